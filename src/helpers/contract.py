@@ -1,0 +1,260 @@
+"""The raw-data contract: every extract, sheet, column, type and code list.
+
+Extracts are Excel workbooks shaped like exports from the case system Treserva, one workbook per
+extract and year (``<extract>_<year>.xlsx``). The contract is read by ingest (validation), by the
+synthetic generator (what to write) and by ``data/raw/README.md`` (generated documentation).
+Headers are Swedish, as in the source system; processed columns are snake_case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # as in the workbook
+    name: str  # in data/processed
+    kind: str  # "str" | "int" | "float" | "date" | "pnr" | "code" | "bool"
+    description: str
+    required: bool = True  # a value must be present in every row
+    codes: str | tuple[str, ...] | None = None  # code-list name (helpers.codes) or literal values
+    unique: bool = False
+    in_year: bool = False  # a date that must lie in the extract's year
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    table: str  # processed table name (parquet file stem)
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Extract:
+    name: str
+    description: str
+    sheets: tuple[Sheet, ...]
+    chapters: tuple[str, ...]
+    yearly: bool = True
+    needed_by_demo: bool = False  # written by the synthetic generator and required by ingest
+    pseudonymise: tuple[str, ...] = field(default=())  # pnr columns replaced by pseudonyms
+
+    def filename(self, year: int | None = None) -> str:
+        return f"{self.name}_{year}.xlsx" if self.yearly else f"{self.name}.xlsx"
+
+
+KON = ("Flicka", "Pojke")
+
+AKTUALISERINGAR = Extract(
+    name="aktualiseringar",
+    description="En rad per inkommen aktualisering (anmälan, ansökan eller på annat sätt) under året.",
+    chapters=("inflode", "utfall"),
+    needed_by_demo=True,
+    pseudonymise=("Personnummer",),
+    sheets=(
+        Sheet(
+            name="Aktualiseringar",
+            table="aktualiseringar",
+            description="Aktualiseringar barn och unga 0–20 år.",
+            columns=(
+                Column("Aktualiserings-ID", "aktualisering_id", "str", "Ärendesystemets id för aktualiseringen.", unique=True),
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer ÅÅÅÅMMDD-NNNN; ersätts med pseudonym vid inläsning."),
+                Column("Inkom datum", "inkom_datum", "date", "Datum då uppgiften kom in.", in_year=True),
+                Column("Aktualiseringstyp", "aktualiseringstyp", "code", "Typ och ålderskategori, t.ex. 'Anmälan 0-17'.", codes="aktualiseringstyper"),
+                Column("Kön", "kon", "code", "Barnets kön enligt personnumret.", codes=KON),
+                Column("Ålder", "alder", "int", "Barnets ålder i hela år vid aktualiseringen.", min=0, max=20),
+                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod (se kodlistan orsakskoder).", codes="orsakskoder"),
+                Column("Anmälare", "anmalare", "code", "Anmälarkategori; tom för ansökan och annat sätt.", codes="anmalare", required=False),
+                Column("Stadsdel", "stadsdel", "code", "Barnets bostadsområde (folkbokföring).", codes="stadsdelar"),
+                Column("Beslut", "beslut", "code", "Vad aktualiseringen ledde till.", codes="beslut"),
+            ),
+        ),
+    ),
+)
+
+UTREDNINGAR = Extract(
+    name="utredningar",
+    description="En rad per avslutad utredning enligt 11 kap. 1 § SoL.",
+    chapters=("utfall",),
+    pseudonymise=("Personnummer",),
+    sheets=(
+        Sheet(
+            name="Utredningar",
+            table="utredningar",
+            description="Utredningar barn och unga.",
+            columns=(
+                Column("Utrednings-ID", "utredning_id", "str", "Id för utredningen.", unique=True),
+                Column("Aktualiserings-ID", "aktualisering_id", "str", "Aktualiseringen som ledde till utredningen.", required=False),
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; pseudonymiseras."),
+                Column("Startdatum", "start_datum", "date", "Datum då utredningen inleddes."),
+                Column("Slutdatum", "slut_datum", "date", "Datum då utredningen avslutades.", in_year=True),
+                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod.", codes="orsakskoder"),
+                Column("Utfall", "utfall", "code", "Beslut efter utredning.", codes=("Insats beviljas", "Ingen insats", "Överflyttad")),
+            ),
+        ),
+    ),
+)
+
+INSATSER = Extract(
+    name="insatser",
+    description="En rad per avslutad insats (service och bistånd).",
+    chapters=("utfall", "placeringar"),
+    pseudonymise=("Personnummer",),
+    sheets=(
+        Sheet(
+            name="Insatser",
+            table="insatser",
+            description="Insatser barn och unga 0–20 år.",
+            columns=(
+                Column("Insats-ID", "insats_id", "str", "Id för insatsen.", unique=True),
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; pseudonymiseras."),
+                Column("Insatstyp", "insatstyp", "code", "Form av insats.", codes=("Öppenvård", "Kontaktperson", "Kontaktfamilj", "Familjehem", "Jourhem", "HVB", "SIS", "Stödboende")),
+                Column("Grund", "grund", "code", "Service eller bistånd.", codes=("Service", "Bistånd")),
+                Column("Lagrum", "lagrum", "code", "Lagrum.", codes=("SoL", "LVU 2 §", "LVU 3 §", "LVU 2 och 3 §§"), required=False),
+                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod.", codes="orsakskoder"),
+                Column("Startdatum", "start_datum", "date", "Insatsens start."),
+                Column("Slutdatum", "slut_datum", "date", "Insatsens slut.", in_year=True),
+                Column("Avslutsorsak", "avslutsorsak", "code", "Varför insatsen avslutades.", codes=("Enligt plan", "Ej enligt plan", "Avbruten", "Övergår till annan insats", "Övergår till service", "Övrigt")),
+                Column("Situation efter", "situation_efter", "code", "Barnets situation efter avslutad placering.", required=False, codes=("Eget boende", "Hos en eller båda föräldrarna", "Fortsatt placering annat lagrum", "Annan")),
+                Column("Ensamkommande", "ensamkommande", "bool", "Ensamkommande barn.", required=False),
+            ),
+        ),
+    ),
+)
+
+PLACERINGAR_DEC = Extract(
+    name="placeringar_december",
+    description="Ögonblicksbild av pågående placeringar den 31 december.",
+    chapters=("placeringar",),
+    pseudonymise=("Personnummer",),
+    sheets=(
+        Sheet(
+            name="Placeringar",
+            table="placeringar_december",
+            description="Pågående placeringar vid årets slut.",
+            columns=(
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; pseudonymiseras."),
+                Column("Placeringsform", "placeringsform", "code", "Placeringsform.", codes=("Familjehem", "Jourhem", "HVB", "SIS", "Stödboende")),
+                Column("Lagrum", "lagrum", "code", "Lagrum.", codes=("SoL", "LVU 2 §", "LVU 3 §", "LVU 2 och 3 §§")),
+                Column("Kön", "kon", "code", "Kön.", codes=KON),
+                Column("Stadsdel", "stadsdel", "code", "Bostadsområde före placering.", codes="stadsdelar"),
+                Column("Tidigare öppenvård", "tidigare_oppenvard", "bool", "Prövad öppenvård före placering."),
+                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod.", codes="orsakskoder"),
+            ),
+        ),
+    ),
+)
+
+KOSTNADER = Extract(
+    name="kostnader",
+    description="Kostnader och vårddygn per månad och avtalstyp, med budget.",
+    chapters=("ekonomi",),
+    sheets=(
+        Sheet(
+            name="Kostnader",
+            table="kostnader",
+            description="Kostnad (kr) och vårddygn per månad, placeringsform och avtalstyp.",
+            columns=(
+                Column("Månad", "manad", "date", "Första dagen i månaden.", in_year=True),
+                Column("Placeringsform", "placeringsform", "code", "Placeringsform eller öppenvård.", codes=("Familjehem", "HVB", "SIS", "Stödboende", "Öppenvård")),
+                Column("Avtalstyp", "avtalstyp", "code", "Generella eller särskilda avtal.", codes=("Generellt avtal", "Särskilt avtal", "Egen regi")),
+                Column("Kostnad kr", "kostnad_kr", "float", "Bruttokostnad i kronor.", min=0),
+                Column("Vårddygn", "varddygn", "int", "Antal vårddygn.", min=0, required=False),
+            ),
+        ),
+        Sheet(
+            name="Budget",
+            table="budget",
+            description="Budget för heldygnsvård per år (kr).",
+            columns=(
+                Column("År", "ar", "int", "Budgetår.", min=2000, max=2100),
+                Column("Budget kr", "budget_kr", "float", "Budget i kronor.", min=0),
+            ),
+        ),
+    ),
+)
+
+JAMFORELSE = Extract(
+    name="jamforelse",
+    description="Jämförelsedata för andra kommuner (R9, IFO-liknande), Kolada-format.",
+    chapters=("ekonomi",),
+    yearly=False,
+    sheets=(
+        Sheet(
+            name="Nyckeltal",
+            table="jamforelse",
+            description="Nyckeltal per kommun och år.",
+            columns=(
+                Column("Kommun", "kommun", "str", "Kommunens namn."),
+                Column("Grupp", "grupp", "code", "Jämförelsegrupp.", codes=("Linköping", "R9", "IFO-liknande", "Riket")),
+                Column("Nyckeltal", "nyckeltal", "str", "Nyckeltalets namn (Kolada-id och text)."),
+                Column("År", "ar", "int", "År.", min=2000, max=2100),
+                Column("Värde", "varde", "float", "Värde."),
+            ),
+        ),
+    ),
+)
+
+STRUKTUR = Extract(
+    name="struktur",
+    description="Strukturdata per stadsdel: befolkning, prognos, skolresultat, arbetslöshet, ekonomiskt bistånd.",
+    chapters=("inflode", "struktur"),
+    needed_by_demo=True,
+    sheets=(
+        Sheet(
+            name="Befolkning",
+            table="befolkning",
+            description="Folkmängd 31 december per stadsdel och åldersgrupp.",
+            columns=(
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar"),
+                Column("Åldersgrupp", "aldersgrupp", "code", "Åldersgrupp.", codes=("0-5", "6-12", "13-17", "18-20")),
+                Column("Antal", "antal", "int", "Folkmängd.", min=0),
+            ),
+        ),
+        Sheet(
+            name="Prognos",
+            table="befolkningsprognos",
+            description="Befolkningsprognos 0–18 år per stadsdel och prognosår.",
+            required=False,
+            columns=(
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar"),
+                Column("Prognosår", "prognosar", "int", "År som prognosen avser.", min=2000, max=2100),
+                Column("Antal 0-18", "antal_0_18", "int", "Prognostiserad folkmängd.", min=0),
+            ),
+        ),
+        Sheet(
+            name="Socioekonomi",
+            table="socioekonomi",
+            description="Skolresultat, arbetslöshet och långvarigt ekonomiskt bistånd per stadsdel.",
+            required=False,
+            columns=(
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar"),
+                Column("Behörighet åk 9 %", "behorighet_ak9_pct", "float", "Andel elever i åk 9 som uppnått kunskapskraven i alla ämnen.", min=0, max=100, required=False),
+                Column("Arbetslöshet 18-64 %", "arbetsloshet_pct", "float", "Öppet arbetslösa och i program, 18–64 år.", min=0, max=100, required=False),
+                Column("Långvarigt ek. bistånd %", "langvarigt_bistand_pct", "float", "Andel invånare med långvarigt ekonomiskt bistånd.", min=0, max=100, required=False),
+            ),
+        ),
+    ),
+)
+
+EXTRACTS: tuple[Extract, ...] = (
+    AKTUALISERINGAR,
+    UTREDNINGAR,
+    INSATSER,
+    PLACERINGAR_DEC,
+    KOSTNADER,
+    JAMFORELSE,
+    STRUKTUR,
+)
+
+
+def extract(name: str) -> Extract:
+    for e in EXTRACTS:
+        if e.name == name:
+            return e
+    raise KeyError(name)

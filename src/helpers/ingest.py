@@ -1,0 +1,384 @@
+"""Ingest: ``data/raw`` (Excel extracts) → validation → pseudonymisation → ``data/processed``.
+
+Every raw workbook is checked against :mod:`helpers.contract` before anything is written. A broken
+rule stops ingest with a :class:`RawDataError` naming file, sheet, row, column and rule, and
+``data/processed`` is left exactly as it was: tables are written to a staging folder beside it,
+and only a complete, validated set is swapped in, together with ``manifest.json`` (input hashes,
+row counts, code version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__, codes, pnr
+from .config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
+from .contract import EXTRACTS, Column, Extract, Sheet
+
+MAX_REPORTED = 20
+_FILE_RE = re.compile(r"^(?P<name>[a-z_]+?)(?:_(?P<year>\d{4}))?\.xlsx$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    sheet: str | None
+    row: int | None  # Excel row number (header is row 1)
+    column: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.sheet:
+            where.append(f"blad '{self.sheet}'")
+        if self.row:
+            where.append(f"rad {self.row}")
+        if self.column:
+            where.append(f"kolumn '{self.column}'")
+        return ", ".join(where) + f": {self.rule}"
+
+
+class RawDataError(Exception):
+    """Raw input breaks the contract. ``problems`` lists every broken rule found (up to 20)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:MAX_REPORTED])
+        more = f"\n  … och {len(problems) - MAX_REPORTED} till" if len(problems) > MAX_REPORTED else ""
+        super().__init__(f"Rådata följer inte datakontraktet ({len(problems)} fel):\n{shown}{more}")
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pseudonym_key() -> tuple[str, str]:
+    """The HMAC key and where it came from (``env`` or ``demo``)."""
+    key = os.environ.get(PSEUDONYM_KEY_ENV)
+    if key:
+        return key, "env"
+    return DEMO_PSEUDONYM_KEY, "demo"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and validating one sheet
+# --------------------------------------------------------------------------------------------
+
+
+def _allowed(col: Column) -> set[str] | None:
+    if col.codes is None:
+        return None
+    if isinstance(col.codes, str):
+        return set(codes.values(col.codes))
+    return set(col.codes)
+
+
+def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem]) -> pd.DataFrame | None:
+    fname = path.name
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet.name, dtype=object, engine="openpyxl")
+    except ValueError as exc:
+        if "not found" in str(exc).lower() or "worksheet" in str(exc).lower():
+            if sheet.required:
+                problems.append(Problem(fname, sheet.name, None, None, "bladet saknas"))
+            return None
+        raise
+    if frame.empty and len(frame.columns) == 0:
+        problems.append(Problem(fname, sheet.name, None, None, "bladet är tomt (ingen rubrikrad)"))
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c.header for c in sheet.columns if c.header not in frame.columns]
+    for header in missing:
+        problems.append(Problem(fname, sheet.name, 1, header, "kolumnen saknas i rubrikraden"))
+    if missing:
+        return None
+    if frame.empty:
+        problems.append(Problem(fname, sheet.name, 2, None, "bladet har inga datarader"))
+        return None
+    return frame
+
+
+def _check_column(
+    frame: pd.DataFrame, col: Column, fname: str, sheet: str, year: int | None, problems: list[Problem]
+) -> pd.Series:
+    """Validate and convert one column; return the typed Series."""
+    raw = frame[col.header]
+    out: list[object] = []
+    allowed = _allowed(col)
+
+    def bad(i: int, rule: str) -> None:
+        problems.append(Problem(fname, sheet, i + 2, col.header, rule))
+
+    for i, value in enumerate(raw.tolist()):
+        if value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip()):
+            if col.required:
+                bad(i, "värde saknas")
+            out.append(None)
+            continue
+        try:
+            if col.kind == "date":
+                if isinstance(value, dt.datetime):
+                    v = value.date()
+                elif isinstance(value, dt.date):
+                    v = value
+                else:
+                    v = dt.date.fromisoformat(str(value).strip()[:10])
+                if col.in_year and year is not None and v.year != year:
+                    bad(i, f"datumet {v.isoformat()} ligger utanför extraktets år {year}")
+                out.append(v)
+                continue
+            if col.kind == "int":
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError
+                v = int(str(value).strip()) if isinstance(value, str) else int(value)
+            elif col.kind == "float":
+                v = float(str(value).replace(",", ".").replace("\u00a0", "").replace(" ", "")) if isinstance(value, str) else float(value)
+            elif col.kind == "bool":
+                s = str(value).strip().lower()
+                if s not in {"ja", "nej", "true", "false", "1", "0"}:
+                    raise ValueError
+                v = s in {"ja", "true", "1"}
+            elif col.kind == "pnr":
+                try:
+                    v = pnr.normalise(str(value))
+                except ValueError as exc:
+                    bad(i, f"ogiltigt personnummer ({exc})")
+                    out.append(None)
+                    continue
+            else:
+                v = str(value).strip()
+        except (ValueError, TypeError):
+            kinds = {"date": "ett datum (ÅÅÅÅ-MM-DD)", "int": "ett heltal", "float": "ett tal", "bool": "Ja eller Nej"}
+            bad(i, f"'{value}' är inte {kinds.get(col.kind, col.kind)}")
+            out.append(None)
+            continue
+        if allowed is not None and v not in allowed:
+            bad(i, f"okänd kod '{v}' (tillåtna: {', '.join(sorted(allowed))[:200]})")
+        if col.min is not None and isinstance(v, int | float) and v < col.min:
+            bad(i, f"värdet {v} är mindre än {col.min:g}")
+        if col.max is not None and isinstance(v, int | float) and v > col.max:
+            bad(i, f"värdet {v} är större än {col.max:g}")
+        out.append(v)
+
+    series = pd.Series(out, name=col.name, index=frame.index)
+    if col.unique:
+        dup = series[series.notna() & series.duplicated(keep="first")]
+        for i, v in dup.items():
+            bad(int(i), f"id '{v}' förekommer mer än en gång")
+    return series
+
+
+def _typed(series: pd.Series, col: Column) -> pd.Series:
+    if col.kind == "date":
+        return pd.to_datetime(series)
+    if col.kind == "int":
+        return series.astype("Int64")
+    if col.kind == "float":
+        return series.astype("Float64")
+    if col.kind == "bool":
+        return series.astype("boolean")
+    if col.kind == "code":
+        return series.astype("category") if col.codes else series.astype("string")
+    return series.astype("string")
+
+
+def read_extract(path: Path, extract: Extract, year: int | None, key: str) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Validate one workbook; return its tidy tables (pseudonymised) and the problems found."""
+    problems: list[Problem] = []
+    fname = path.name
+    if not zipfile.is_zipfile(path):
+        return {}, [Problem(fname, None, None, None, "filen är inte en Excel-arbetsbok (.xlsx)")]
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        wb.close()
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a broken file
+        return {}, [Problem(fname, None, None, None, f"arbetsboken kan inte läsas ({type(exc).__name__})")]
+
+    tables: dict[str, pd.DataFrame] = {}
+    for sheet in extract.sheets:
+        frame = _read_sheet(path, sheet, problems)
+        if frame is None:
+            continue
+        cols = {}
+        for col in sheet.columns:
+            cols[col.name] = _check_column(frame, col, fname, sheet.name, year, problems)
+        df = pd.DataFrame(cols)
+        # cross-column rules
+        if "person_id" in df and "alder" in df and "inkom_datum" in df:
+            for i, (p, a, d) in enumerate(zip(df["person_id"], df["alder"], df["inkom_datum"], strict=True)):
+                if p is None or a is None or d is None:
+                    continue
+                b = pnr.birth_date(p)
+                age = d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+                if age != a:
+                    problems.append(Problem(fname, sheet.name, i + 2, "Ålder", f"åldern {a} stämmer inte med personnumret (ger {age} år vid inkomstdatum)"))
+        if "aktualiseringstyp" in df and "alder" in df:
+            for i, (t, a) in enumerate(zip(df["aktualiseringstyp"], df["alder"], strict=True)):
+                if t is None or a is None:
+                    continue
+                young = str(t).endswith("0-17")
+                if young != (a <= 17):
+                    problems.append(Problem(fname, sheet.name, i + 2, "Aktualiseringstyp", f"'{t}' passar inte åldern {a}"))
+        if problems:
+            continue
+        for header in extract.pseudonymise:
+            colname = next(c.name for c in sheet.columns if c.header == header)
+            df[colname] = [pnr.pseudonymise(v, key) for v in df[colname]]
+        for col in sheet.columns:
+            df[col.name] = _typed(df[col.name], col) if col.kind != "pnr" else df[col.name].astype("string")
+        if year is not None:
+            df.insert(0, "ar", pd.array([year] * len(df), dtype="Int64"))
+        tables[sheet.table] = df
+    return tables, problems
+
+
+# --------------------------------------------------------------------------------------------
+# The whole folder
+# --------------------------------------------------------------------------------------------
+
+
+def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], list[Problem]]:
+    """Match the files in ``raw_dir`` to extracts of the contract."""
+    by_name = {e.name: e for e in EXTRACTS}
+    found: list[tuple[Path, Extract, int | None]] = []
+    problems: list[Problem] = []
+    for path in sorted(raw_dir.iterdir()):
+        if path.name.startswith((".", "~$")) or path.suffix.lower() in {".md", ".txt"} or path.is_dir():
+            continue
+        m = _FILE_RE.match(path.name)
+        if not m or m.group("name") not in by_name:
+            problems.append(Problem(path.name, None, None, None, "filnamnet motsvarar inget extrakt i datakontraktet (väntat t.ex. aktualiseringar_2020.xlsx)"))
+            continue
+        extract = by_name[m.group("name")]
+        year = int(m.group("year")) if m.group("year") else None
+        if extract.yearly != (year is not None):
+            problems.append(Problem(path.name, None, None, None, "filnamnet ska " + ("ange år" if extract.yearly else "inte ange år")))
+            continue
+        found.append((path, extract, year))
+    for extract in EXTRACTS:
+        if extract.needed_by_demo and not any(e is extract for _, e, _ in found):
+            problems.append(Problem(extract.filename(0).replace("_0", "_ÅÅÅÅ"), None, None, None, "extraktet saknas i data/raw"))
+    return found, problems
+
+
+def code_version() -> dict[str, object]:
+    info: dict[str, object] = {"helpers": __version__}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PATHS.root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=PATHS.root, capture_output=True, text=True, timeout=10)
+        info["commit"] = commit.stdout.strip() or None
+        info["src_dirty"] = bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        info["commit"] = None
+    return info
+
+
+def input_hashes(raw_dir: Path) -> dict[str, str]:
+    return {p.name: sha256(p) for p in sorted(raw_dir.glob("*.xlsx"))}
+
+
+def is_current(raw_dir: Path | None = None, processed_dir: Path | None = None) -> bool:
+    """True if ``data/processed`` was made from exactly the files now in ``data/raw``."""
+    raw_dir = raw_dir or PATHS.raw
+    processed_dir = processed_dir or PATHS.processed
+    manifest = processed_dir / "manifest.json"
+    if not manifest.is_file() or not raw_dir.is_dir():
+        return False
+    recorded = {k: v["sha256"] for k, v in json.loads(manifest.read_text())["inputs"].items()}
+    return recorded == input_hashes(raw_dir)
+
+
+def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
+    """Validate every extract in ``raw_dir`` and write ``processed_dir`` atomically.
+
+    Returns the manifest. Raises :class:`RawDataError` (and writes nothing) if any rule is broken.
+    """
+    raw_dir = Path(raw_dir or PATHS.raw)
+    processed_dir = Path(processed_dir or PATHS.processed)
+    if not raw_dir.is_dir():
+        raise RawDataError([Problem(str(raw_dir), None, None, None, "mappen med rådata finns inte")])
+    key, key_source = pseudonym_key()
+    found, problems = discover(raw_dir)
+    collected: dict[str, list[pd.DataFrame]] = {}
+    inputs: dict[str, dict] = {}
+    for path, extract, year in found:
+        tables, probs = read_extract(path, extract, year, key)
+        problems.extend(probs)
+        inputs[path.name] = {"sha256": sha256(path), "extract": extract.name, "year": year, "rows": {t: len(df) for t, df in tables.items()}}
+        for table, df in tables.items():
+            collected.setdefault(table, []).append(df)
+    if problems:
+        raise RawDataError(problems)
+
+    processed_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".processed-", dir=processed_dir.parent))
+    try:
+        outputs = {}
+        for table, frames in sorted(collected.items()):
+            df = pd.concat(frames, ignore_index=True)
+            for c in df.columns:
+                if isinstance(frames[0][c].dtype, pd.CategoricalDtype):
+                    df[c] = df[c].astype("category")
+            target = staging / f"{table}.parquet"
+            df.to_parquet(target, index=False)
+            outputs[target.name] = {"rows": len(df), "sha256": sha256(target)}
+        manifest = {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "code": code_version(),
+            "pseudonym_key": key_source,
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _swap(staging, processed_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging`` with two renames (the old one is removed afterwards)."""
+    old = target.with_name(f".{target.name}-old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def load(table: str, processed_dir: Path | None = None) -> pd.DataFrame:
+    """Read one processed table (the only way notebooks read data)."""
+    processed_dir = Path(processed_dir or PATHS.processed)
+    path = processed_dir / f"{table}.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} saknas: kör `make data` (genomlysning ingest) först.")
+    return pd.read_parquet(path)
+
+
+def fingerprint(processed_dir: Path | None = None) -> str:
+    """A short fingerprint of the input data (from the manifest's input hashes)."""
+    processed_dir = Path(processed_dir or PATHS.processed)
+    manifest = json.loads((processed_dir / "manifest.json").read_text())
+    joined = "".join(f"{k}:{v['sha256']}" for k, v in sorted(manifest["inputs"].items()))
+    return hashlib.sha256(joined.encode()).hexdigest()[:12]
