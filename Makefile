@@ -1,0 +1,55 @@
+# Genomlysning Barn och unga — run `make help` for the targets.
+# Everything runs inside .venv, created and kept in step with pyproject.toml by the `venv` target.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+YEAR ?= 2020
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: help venv data report test lint format bench browser clean clean-all
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "Targets (YEAR=$(YEAR)):\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## Create .venv and install the project with its dev tools
+
+data: venv ## Write the synthetic demo extracts (if data/raw has none) and ingest them
+	$(BIN)/genomlysning data
+
+report: venv ## Build the report for YEAR (default 2020): data → chapters → HTML + PDF in _book/
+	$(BIN)/genomlysning render --year $(YEAR)
+
+test: venv ## Run all tests: lint, unit tests, bad-input cases, chapters (nbval), reproduction, render
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/python -m pytest
+
+lint: venv ## Lint code and notebooks with ruff
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff format --check src tests || true
+
+format: venv ## Format code and strip notebook outputs
+	$(BIN)/ruff format src tests
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+bench: venv ## Print cold and warm render times
+	$(BIN)/genomlysning bench --year $(YEAR)
+
+browser: ## Install headless Chromium for the HTML tests (Debian, needs root)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+clean: ## Remove build outputs (_build, _book); keeps _publish and data
+	rm -rf _build _book
+
+clean-all: clean ## Remove build outputs, processed data, demo extracts and .venv
+	rm -rf data/processed/* $(VENV)
+	find data/raw -name '*.xlsx' -delete

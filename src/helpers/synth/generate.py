@@ -1,0 +1,445 @@
+"""Deterministic synthetic Treserva-shaped extracts for a Linköping-sized municipality, 2018–2022.
+
+The generator's only inputs are ``targets.yaml`` (counts and shares, calibrated against the
+published report) and its seed. Cells that the report publishes are filled by *quota* (exact
+counts); everything else is drawn at random from a seeded generator. Running it twice writes
+byte-identical workbooks (fixed workbook metadata and zip timestamps).
+
+Personnummer are synthetic: valid format, date and Luhn check digit, with födelsenummer 980–989,
+the range of Skatteverket's published test personnummer, so that they never belong to real people.
+Persons are not linked across years in the demo data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import re
+import zipfile
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import yaml
+
+from .. import codes, pnr
+from ..config import PATHS
+from ..contract import AKTUALISERINGAR, STRUKTUR
+
+# Weights of BBIC orsakskoder within each report category (documented assumption).
+CODE_WEIGHTS: dict[str, dict[str, float]] = {
+    "bristande_omsorg": {"O12": 28, "O01": 16, "O08": 12, "O09": 12, "O11": 10, "O02": 8, "O03": 5, "O05": 4, "O04": 2, "O10": 2, "O07": 0.6, "O06": 0.4},
+    "familjekonflikter": {"F01": 70, "F02": 30},
+    "beteendeproblem": {"B01": 65, "B02": 35},
+    "brottslighet": {"B09": 80, "B10": 20},
+    "psykisk_ohalsa": {"B03": 60, "B04": 25, "B05": 15},
+    "skolproblematik": {"B06": 1},
+    "missbruk": {"B07": 40, "B08": 60},
+    "ovrigt": {"B11": 40, "B12": 20, "X02": 25, "X03": 15},
+}
+ANNAT_SATT_SHARES = {"bristande_omsorg": 0.55, "familjekonflikter": 0.08, "beteendeproblem": 0.1, "brottslighet": 0.08, "psykisk_ohalsa": 0.08, "skolproblematik": 0.05, "missbruk": 0.03, "ovrigt": 0.03}
+ANSOKAN_OTHER = {"O11": 20, "F02": 15, "B05": 15, "B01": 10, "X02": 10, "B06": 10, "O12": 10, "B08": 10}
+ANSOKAN_18_20 = {"B08": 30, "B03": 25, "X02": 20, "B07": 15, "X03": 10}
+REPORTER_WEIGHTS = {  # anmälare by category, for anmälningar outside the pinned March cells
+    "bristande_omsorg": {"polis": 28, "skola": 24, "halso_sjukvard": 16, "socialtjanst": 10, "privatperson": 12, "annan_myndighet": 6, "ovrig": 4},
+    "brottslighet": {"polis": 80, "skola": 8, "socialtjanst": 5, "privatperson": 3, "annan_myndighet": 3, "ovrig": 1},
+    "default": {"polis": 15, "skola": 35, "halso_sjukvard": 18, "socialtjanst": 10, "privatperson": 12, "annan_myndighet": 6, "ovrig": 4},
+}
+MONTHS = range(1, 13)
+SERIALS_GIRL = (980, 982, 984, 986, 988)
+SERIALS_BOY = (981, 983, 985, 987, 989)
+FIXED_TIME = dt.datetime(2021, 6, 11, 0, 0, 0)
+
+
+def load_targets() -> dict:
+    with resources.files("helpers.synth").joinpath("targets.yaml").open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def largest_remainder(total: int, weights: dict[str, float] | list[float]) -> list[int]:
+    """Split ``total`` into integer parts proportional to ``weights`` (Hamilton's method)."""
+    w = np.asarray(list(weights.values()) if isinstance(weights, dict) else weights, dtype=float)
+    raw = total * w / w.sum()
+    parts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - parts), kind="stable")[: total - parts.sum()]:
+        parts[i] += 1
+    return parts.tolist()
+
+
+class YearBuilder:
+    """Builds the aktualiseringar of one year as a list of dict records."""
+
+    def __init__(self, year: int, targets: dict, rng: np.random.Generator):
+        self.year = year
+        self.t = targets
+        self.rng = rng
+        self.records: list[dict] = []
+        self.cat_of = codes.orsak_kategori()
+        areas = codes.load("stadsdelar")
+        self.utsatta = areas.loc[areas["utsatt_omrade"], "stadsdel"].tolist()
+        pop = targets["befolkning_0_17_2020"]
+        self.ovriga = [a for a in areas["stadsdel"] if a not in self.utsatta]
+        self.ovriga_w = np.array([pop[a] for a in self.ovriga], dtype=float)
+        self.utsatt_w = np.array([targets["utsatt_split"][a] for a in self.utsatta], dtype=float)
+
+    # -- helpers -------------------------------------------------------------------------
+    def pick(self, options: dict[str, float]) -> str:
+        keys = list(options)
+        p = np.array([options[k] for k in keys], dtype=float)
+        return keys[int(self.rng.choice(len(keys), p=p / p.sum()))]
+
+    def code_for(self, kategori: str) -> str:
+        return self.pick(CODE_WEIGHTS[kategori])
+
+    def add(self, typ: str, agegroup: str, kategori: str | None, orsakskod: str | None = None) -> dict:
+        rec = {"typ": typ, "agegroup": agegroup, "kategori": kategori, "orsakskod": orsakskod, "month": None, "utsatt": None,
+               "kon": None, "anmalare": None, "beslut": None, "group": None}
+        self.records.append(rec)
+        return rec
+
+    # -- building ------------------------------------------------------------------------
+    def build(self) -> list[dict]:
+        y, t = self.year, self.t
+        types = t["aktualiseringstyper"][y]
+        anm = t["anmalan_0_17"][y]
+        for agegroup in ("0-12", "13-17"):
+            for kategori, n in anm[agegroup].items():
+                for _ in range(n):
+                    self.add("Anmälan 0-17", agegroup, kategori)
+        assert sum(1 for r in self.records if r["typ"] == "Anmälan 0-17") == types["Anmälan 0-17"], "targets: anmälan 0-17 counts"
+        # ensamkommande among 'ovrigt' (13-17 first)
+        uam = t["ensamkommande_anmalan_0_17"][y]
+        ovr = sorted((r for r in self.records if r["kategori"] == "ovrigt"), key=lambda r: r["agegroup"] != "13-17")
+        for r in ovr[:uam]:
+            r["orsakskod"] = "X01"
+        for kategori, n in zip(t["anmalan_18_20_shares"], largest_remainder(types["Anmälan 18-20"], t["anmalan_18_20_shares"]), strict=True):
+            for _ in range(n):
+                self.add("Anmälan 18-20", "18-20", kategori)
+        # ansökan and annat sätt
+        fixed = t["ansokan_0_17_orsak"][y]
+        for code, n in fixed.items():
+            for _ in range(n):
+                self.add("Ansökan 0-17", "", None, code)
+        for _ in range(types["Ansökan 0-17"] - sum(fixed.values())):
+            self.add("Ansökan 0-17", "", None, self.pick(ANSOKAN_OTHER))
+        for _ in range(types["Ansökan 18-20"]):
+            self.add("Ansökan 18-20", "18-20", None, self.pick(ANSOKAN_18_20))
+        for kategori, n in zip(ANNAT_SATT_SHARES, largest_remainder(types["Annat sätt 0-17"], ANNAT_SATT_SHARES), strict=True):
+            for _ in range(n):
+                self.add("Annat sätt 0-17", "", kategori)
+        for kategori, n in zip(t["anmalan_18_20_shares"], largest_remainder(types["Annat sätt 18-20"], t["anmalan_18_20_shares"]), strict=True):
+            for _ in range(n):
+                self.add("Annat sätt 18-20", "18-20", kategori)
+        for r in self.records:
+            if r["orsakskod"] is None:
+                r["orsakskod"] = self.code_for(r["kategori"])
+            r["kategori"] = self.cat_of[r["orsakskod"]]
+            if not r["agegroup"]:
+                r["agegroup"] = "13-17" if self.rng.random() < 0.45 else "0-12"
+
+        if y in t.get("mars", {}):
+            self.march_sample(t["mars"][y])
+        self.months()
+        self.areas_and_sex()
+        self.reporters()
+        self.decisions()
+        return self.records
+
+    def march_sample(self, m: dict) -> None:
+        """Pin the March anmälningar to the published sample (areas, causes, boys, reporters)."""
+        for area in ("utsatt", "ovriga"):
+            spec = m[area]
+            quota = dict(spec["kategori"])
+            chosen: list[dict] = []
+            young_adults = [r for r in self.records if r["typ"] == "Anmälan 18-20" and r["month"] is None]
+            self.rng.shuffle(young_adults)
+            for r in young_adults:
+                if len([c for c in chosen if c["typ"] == "Anmälan 18-20"]) == spec["n_18_20"]:
+                    break
+                if quota.get(r["kategori"], 0) > 0 and r["kategori"] != "brottslighet":
+                    quota[r["kategori"]] -= 1
+                    chosen.append(r)
+            for kategori, n in quota.items():
+                pool = [r for r in self.records if r["typ"] == "Anmälan 0-17" and r["month"] is None and r["kategori"] == kategori]
+                idx = self.rng.choice(len(pool), size=n, replace=False)
+                chosen.extend(pool[i] for i in sorted(idx))
+            for r in chosen:
+                r["month"] = 3
+                r["utsatt"] = area == "utsatt"
+                r["march"] = True
+            brott = [r for r in chosen if r["kategori"] == "brottslighet"]
+            for i, r in enumerate(brott):
+                r["kon"] = "Pojke" if i < spec["brott_pojkar"] else "Flicka"
+            for r in chosen:
+                if r["kon"] is None:
+                    r["kon"] = "Pojke" if self.rng.random() < self.t["boys_share"][r["kategori"]] else "Flicka"
+            # reporters by quota, police preferably on crime, school on school/behaviour problems
+            rest = list(chosen)
+            for reporter, n in spec["anmalare"].items():
+                w = np.array([self._reporter_affinity(reporter, r["kategori"]) for r in rest])
+                idx = set(self.rng.choice(len(rest), size=n, replace=False, p=w / w.sum()).tolist())
+                for i in idx:
+                    rest[i]["anmalare"] = reporter
+                rest = [r for i, r in enumerate(rest) if i not in idx]
+            assert not rest
+        self.march_groups(m["repeat_groups"])
+
+    @staticmethod
+    def _reporter_affinity(reporter: str, kategori: str) -> float:
+        if reporter == "polis":
+            return {"brottslighet": 12.0, "missbruk": 3.0, "bristande_omsorg": 1.5}.get(kategori, 1.0)
+        if reporter == "skola":
+            return {"skolproblematik": 6.0, "beteendeproblem": 3.0, "psykisk_ohalsa": 2.0, "brottslighet": 0.3}.get(kategori, 1.0)
+        if reporter == "halso_sjukvard":
+            return {"psykisk_ohalsa": 4.0, "brottslighet": 0.2}.get(kategori, 1.0)
+        return 0.3 if kategori == "brottslighet" else 1.0
+
+    def march_groups(self, sizes: dict[int, int]) -> None:
+        """Group March reports into persons so that exactly the target number of reports concern
+        a person with two or more reports in the month."""
+        strata: dict[tuple, list[dict]] = defaultdict(list)
+        for r in self.records:
+            if r.get("march"):
+                strata[(r["utsatt"], r["kon"], r["agegroup"])].append(r)
+        for lst in strata.values():
+            self.rng.shuffle(lst)
+        gid = 0
+        for size in sorted(sizes, reverse=True):
+            for _ in range(sizes[size]):
+                keys = [k for k, v in strata.items() if len(v) >= size]
+                w = np.array([len(strata[k]) for k in keys], dtype=float)
+                k = keys[int(self.rng.choice(len(keys), p=w / w.sum()))]
+                gid += 1
+                for _ in range(size):
+                    strata[k].pop()["group"] = f"m{gid}"
+
+    def months(self) -> None:
+        free = [r for r in self.records if r["month"] is None]
+        season = self.t["season"]
+        march_fixed = any(r.get("march") for r in self.records)
+        weights = [0.0 if (march_fixed and m == 3) else season[m - 1] for m in MONTHS]
+        counts = largest_remainder(len(free), weights)
+        order = self.rng.permutation(len(free))
+        months = np.repeat(list(MONTHS), counts)
+        for i, m in zip(order, months, strict=True):
+            free[i]["month"] = int(m)
+
+    def areas_and_sex(self) -> None:
+        share = self.t["utsatt_share"][self.year]
+        for r in self.records:
+            if r["utsatt"] is None:
+                r["utsatt"] = bool(self.rng.random() < share)
+            if r["kon"] is None:
+                r["kon"] = "Pojke" if self.rng.random() < self.t["boys_share"][r["kategori"]] else "Flicka"
+        # non-March persons with several reports: groups of 2–3 within (area type, sex, age group)
+        strata: dict[tuple, list[dict]] = defaultdict(list)
+        for r in self.records:
+            if not r.get("march"):
+                strata[(r["utsatt"], r["kon"], r["agegroup"])].append(r)
+        gid = 0
+        for key in sorted(strata, key=str):
+            lst = strata[key]
+            self.rng.shuffle(lst)
+            i = 0
+            while i < len(lst):
+                size = 1
+                u = self.rng.random()
+                if u < 0.10:
+                    size = 2
+                elif u < 0.14:
+                    size = 3
+                gid += 1
+                for r in lst[i : i + size]:
+                    r["group"] = f"g{gid}"
+                i += size
+        for r in self.records:
+            if r["group"] is None:
+                gid += 1
+                r["group"] = f"g{gid}"
+
+    def reporters(self) -> None:
+        for r in self.records:
+            if r["typ"].startswith("Anmälan") and r["anmalare"] is None:
+                r["anmalare"] = self.pick(REPORTER_WEIGHTS.get(r["kategori"], REPORTER_WEIGHTS["default"]))
+
+    def _assign(self, pool: list[dict], n: int, decision: str, weight) -> list[dict]:
+        w = np.array([weight(r) for r in pool], dtype=float)
+        idx = set(self.rng.choice(len(pool), size=n, replace=False, p=w / w.sum()).tolist())
+        for i in idx:
+            pool[i]["beslut"] = decision
+        return [r for i, r in enumerate(pool) if i not in idx]
+
+    def decisions(self) -> None:
+        q = self.t["anmalan_beslut"][self.year]
+        anm = [r for r in self.records if r["typ"].startswith("Anmälan")]
+        brott = [r for r in anm if r["kategori"] == "brottslighet"]
+        other = [r for r in anm if r["kategori"] != "brottslighet"]
+        self._assign(brott, q["utredning_brott"], "utredning", lambda r: 1.0)
+        self._assign(other, q["utredning"] - q["utredning_brott"], "utredning",
+                     lambda r: 1.4 if r["kategori"] == "bristande_omsorg" else 1.0)
+        rest = [r for r in anm if r["beslut"] is None]
+        service_w = {"brottslighet": 3.0, "beteendeproblem": 2.5, "skolproblematik": 2.0, "missbruk": 2.0, "psykisk_ohalsa": 1.5}
+        rest = self._assign(rest, q["service"], "service", lambda r: service_w.get(r["kategori"], 0.6))
+        other_w = {"psykisk_ohalsa": 2.5, "skolproblematik": 2.0, "missbruk": 2.0}
+        rest = self._assign(rest, q["annan_verksamhet"], "annan_verksamhet", lambda r: other_w.get(r["kategori"], 1.0))
+        rest = self._assign(rest, q["kronologiska"], "kronologiska", lambda r: 1.0)
+        for r in rest:
+            r["beslut"] = "tillfors"
+        for typ, share in (("Annat sätt", self.t["annat_satt_utredning"][self.year]), ("Ansökan", self.t["ansokan_utredning"][self.year])):
+            pool = [r for r in self.records if r["typ"].startswith(typ)]
+            rest = self._assign(pool, round(share * len(pool)), "utredning", lambda r: 1.0)
+            for r in rest:
+                r["beslut"] = self.pick({"tillfors": 55, "kronologiska": 35, "service": 10})
+
+
+def _birthday_window(dates: list[dt.date], year: int) -> tuple[dt.date, dt.date, bool]:
+    """Anniversary window that keeps the age constant over ``dates`` and whether it is after them."""
+    first, last = min(dates), max(dates)
+    after = (dt.date(year, 12, 31) - last).days >= (first - dt.date(year, 1, 1)).days
+    return (last + dt.timedelta(days=1), dt.date(year, 12, 31), True) if after else (dt.date(year, 1, 1), first, False)
+
+
+def people(records: list[dict], year: int, rng: np.random.Generator, used: set[str], ovriga, ovriga_w, utsatta, utsatt_w) -> None:
+    """Give every group of records one person: age, birth date, personnummer and area."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[r["group"]].append(r)
+    for gid in sorted(groups, key=lambda g: (g[0], int(g[1:]))):
+        members = groups[gid]
+        lead = members[0]
+        lo, hi = {"0-12": (0, 12), "13-17": (13, 17), "18-20": (18, 20)}[lead["agegroup"]]
+        ages = np.arange(lo, hi + 1)
+        w = np.ones(len(ages)) if lo >= 13 else np.linspace(0.6, 1.4, len(ages))
+        age = int(rng.choice(ages, p=w / w.sum()))
+        area = (utsatta[int(rng.choice(len(utsatta), p=utsatt_w / utsatt_w.sum()))] if lead["utsatt"]
+                else ovriga[int(rng.choice(len(ovriga), p=ovriga_w / ovriga_w.sum()))])
+        dates = [r["date"] for r in members]
+        start, end, after = _birthday_window(dates, year)
+        serials = SERIALS_BOY if lead["kon"] == "Pojke" else SERIALS_GIRL
+        for _attempt in range(200):
+            anniv = start + dt.timedelta(days=int(rng.integers(0, (end - start).days + 1)))
+            by = year - age - (1 if after else 0)
+            if anniv.month == 2 and anniv.day == 29:
+                continue
+            birth = anniv.replace(year=by)
+            number = pnr.make(birth, int(rng.choice(serials)))
+            if number not in used:
+                used.add(number)
+                break
+        else:  # pragma: no cover - the space of test numbers is large
+            raise RuntimeError("could not find a free synthetic personnummer")
+        for r in members:
+            r["alder"] = age
+            r["stadsdel"] = area
+            r["personnummer"] = number
+
+
+def build_aktualiseringar(year: int, targets: dict) -> list[dict]:
+    rng = np.random.default_rng([targets["seed"], year])
+    yb = YearBuilder(year, targets, rng)
+    records = yb.build()
+    for r in records:
+        days = (dt.date(year + (r["month"] == 12), r["month"] % 12 + 1, 1) - dt.date(year, r["month"], 1)).days
+        r["date"] = dt.date(year, r["month"], int(rng.integers(1, days + 1)))
+    people(records, year, rng, set(), yb.ovriga, yb.ovriga_w, yb.utsatta, yb.utsatt_w)
+    records.sort(key=lambda r: (r["date"], r["personnummer"], r["typ"], r["orsakskod"]))
+    for i, r in enumerate(records, 1):
+        r["id"] = f"A{year}-{i:05d}"
+    return records
+
+
+# ------------------------------------------------------------------------------------------
+# Writing workbooks deterministically
+# ------------------------------------------------------------------------------------------
+
+
+def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]]) -> None:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, (headers, rows) in sheets.items():
+        ws = wb.create_sheet(name)
+        ws.append(headers)
+        for row in rows:
+            ws.append(row)
+        for cell in ws[1]:
+            cell.font = openpyxl.styles.Font(bold=True)
+        for col, header in zip(ws.iter_cols(min_row=1, max_row=1), headers, strict=True):
+            ws.column_dimensions[col[0].column_letter].width = max(12, len(header) + 2)
+            if header.endswith("datum"):
+                for cell in ws[col[0].column_letter][1:]:
+                    cell.number_format = "yyyy-mm-dd"
+    wb.properties.creator = "genomlysning synthetic generator"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    buf = io.BytesIO()
+    wb.save(buf)
+    # Re-pack with fixed timestamps so that the bytes depend only on the content.
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, data)
+    tmp = path.with_suffix(".xlsx.tmp")
+    tmp.write_bytes(out.getvalue())
+    tmp.replace(path)
+
+
+def write_aktualiseringar(year: int, targets: dict, raw_dir: Path) -> Path:
+    records = build_aktualiseringar(year, targets)
+    sheet = AKTUALISERINGAR.sheets[0]
+    headers = [c.header for c in sheet.columns]
+    rows = [[r["id"], r["personnummer"], r["date"], r["typ"], r["kon"], r["alder"], r["orsakskod"],
+             r["anmalare"], r["stadsdel"], r["beslut"]] for r in records]
+    path = raw_dir / AKTUALISERINGAR.filename(year)
+    _write_workbook(path, {sheet.name: (headers, rows)})
+    return path
+
+
+def write_struktur(year: int, targets: dict, raw_dir: Path) -> Path:
+    pop = targets["befolkning_0_17_2020"]
+    growth = targets["befolkning_tillvaxt"]
+    dist = targets["aldersfordelning"]
+    rows = []
+    for area, base in pop.items():
+        g = growth.get(area, growth["default"])
+        total = base * (1 + g) ** (year - 2020)
+        for agegroup, share in dist.items():
+            rows.append([area, agegroup, int(round(total * share))])
+    sheet = STRUKTUR.sheets[0]
+    path = raw_dir / STRUKTUR.filename(year)
+    _write_workbook(path, {sheet.name: ([c.header for c in sheet.columns], rows)})
+    return path
+
+
+def main(raw_dir: Path | str | None = None, years: list[int] | None = None) -> list[Path]:
+    """Write the synthetic demo extracts into ``raw_dir`` (default ``data/raw``)."""
+    raw_dir = Path(raw_dir or PATHS.raw)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    targets = load_targets()
+    written = []
+    for year in years or targets["years"]:
+        written.append(write_aktualiseringar(year, targets, raw_dir))
+        written.append(write_struktur(year, targets, raw_dir))
+    return written
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Skriv syntetiska demoextrakt (Treserva-format) till data/raw.")
+    parser.add_argument("--raw", type=Path, default=None, help="målmapp (standard: data/raw)")
+    args = parser.parse_args(argv)
+    for path in main(args.raw):
+        print(f"skrev {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())
