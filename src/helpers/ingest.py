@@ -5,10 +5,14 @@ rule stops ingest with a :class:`RawDataError` naming file, sheet, row, column a
 ``data/processed`` is left exactly as it was: tables are written to a staging folder beside it,
 and only a complete, validated set is swapped in, together with ``manifest.json`` (input hashes,
 row counts, code version).
+
+Command line: ``python -m helpers.ingest [--raw DIR] [--processed DIR]`` (:func:`main`) exits with
+0 on success and 2 on bad input, printing the problems to stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import json
@@ -16,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -28,7 +33,19 @@ from .config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
 from .contract import EXTRACTS, Column, Extract, Sheet
 
 MAX_REPORTED = 20
+EXIT_BAD_INPUT = 2
 _FILE_RE = re.compile(r"^(?P<name>[a-z_]+?)(?:_(?P<year>\d{4}))?\.xlsx$")
+
+#: Rules across columns, per processed table, in words (checked in :func:`read_extract`;
+#: listed here, beside the checks, so that ``data/raw/README.md`` documents them).
+CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
+    "aktualiseringar": (
+        "`Ålder` ska vara barnets ålder i hela år vid `Inkom datum`, räknad från födelsedatumet i "
+        "`Personnummer` (för samordningsnummer: dagen minus 60).",
+        "`Aktualiseringstyp` ska sluta på `0-17` om och endast om `Ålder` är högst 17 år "
+        "(annars `18-20`).",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -176,12 +193,16 @@ def _check_column(
             bad(i, f"värdet {v} är större än {col.max:g}")
         out.append(v)
 
-    series = pd.Series(out, name=col.name, index=frame.index)
+    series = pd.Series(out, name=col.name, index=frame.index, dtype=object)
     if col.unique:
         dup = series[series.notna() & series.duplicated(keep="first")]
         for i, v in dup.items():
             bad(int(i), f"id '{v}' förekommer mer än en gång")
     return series
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def _typed(series: pd.Series, col: Column) -> pd.Series:
@@ -224,7 +245,7 @@ def read_extract(path: Path, extract: Extract, year: int | None, key: str) -> tu
         # cross-column rules
         if "person_id" in df and "alder" in df and "inkom_datum" in df:
             for i, (p, a, d) in enumerate(zip(df["person_id"], df["alder"], df["inkom_datum"], strict=True)):
-                if p is None or a is None or d is None:
+                if _missing(p) or _missing(a) or _missing(d):
                     continue
                 b = pnr.birth_date(p)
                 age = d.year - b.year - ((d.month, d.day) < (b.month, b.day))
@@ -232,7 +253,7 @@ def read_extract(path: Path, extract: Extract, year: int | None, key: str) -> tu
                     problems.append(Problem(fname, sheet.name, i + 2, "Ålder", f"åldern {a} stämmer inte med personnumret (ger {age} år vid inkomstdatum)"))
         if "aktualiseringstyp" in df and "alder" in df:
             for i, (t, a) in enumerate(zip(df["aktualiseringstyp"], df["alder"], strict=True)):
-                if t is None or a is None:
+                if _missing(t) or _missing(a):
                     continue
                 young = str(t).endswith("0-17")
                 if young != (a <= 17):
@@ -241,10 +262,10 @@ def read_extract(path: Path, extract: Extract, year: int | None, key: str) -> tu
             continue
         for header in extract.pseudonymise:
             colname = next(c.name for c in sheet.columns if c.header == header)
-            df[colname] = [pnr.pseudonymise(v, key) for v in df[colname]]
+            df[colname] = pd.Series([None if _missing(v) else pnr.pseudonymise(v, key) for v in df[colname]], index=df.index, dtype=object)
         for col in sheet.columns:
             df[col.name] = _typed(df[col.name], col) if col.kind != "pnr" else df[col.name].astype("string")
-        if year is not None:
+        if year is not None and "ar" not in df.columns:  # a sheet's own year column (Budget: År) wins
             df.insert(0, "ar", pd.array([year] * len(df), dtype="Int64"))
         tables[sheet.table] = df
     return tables, problems
@@ -261,7 +282,7 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], lis
     found: list[tuple[Path, Extract, int | None]] = []
     problems: list[Problem] = []
     for path in sorted(raw_dir.iterdir()):
-        if path.name.startswith((".", "~$")) or path.suffix.lower() in {".md", ".txt"} or path.is_dir():
+        if _ignored(path):
             continue
         m = _FILE_RE.match(path.name)
         if not m or m.group("name") not in by_name:
@@ -279,8 +300,19 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], lis
     return found, problems
 
 
+def ingest_code_hash() -> str:
+    """Hash of the code and code lists that shape ``data/processed`` (ingest, contract, pnr, codes)."""
+    here = Path(__file__).parent
+    files = [here / n for n in ("ingest.py", "contract.py", "pnr.py", "codes.py")]
+    files += sorted((here / "codelists").glob("*.csv"))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def code_version() -> dict[str, object]:
-    info: dict[str, object] = {"helpers": __version__}
+    info: dict[str, object] = {"helpers": __version__, "ingest_sha256": ingest_code_hash()}
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PATHS.root, capture_output=True, text=True, timeout=10)
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=PATHS.root, capture_output=True, text=True, timeout=10)
@@ -291,18 +323,41 @@ def code_version() -> dict[str, object]:
     return info
 
 
+#: ``dc:creator`` that :mod:`helpers.synth.generate` writes into every synthetic workbook.
+SYNTHETIC_CREATOR = "genomlysning synthetic generator"
+
+
+def is_synthetic(path: Path) -> bool:
+    """True if the workbook was written by the project's synthetic-data generator."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = z.read("docProps/core.xml").decode("utf-8", errors="replace")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return False
+    return f">{SYNTHETIC_CREATOR}<" in core
+
+
+def _ignored(path: Path) -> bool:
+    """Files in ``data/raw`` that are not extracts: hidden files, Excel lock files, notes."""
+    return path.name.startswith((".", "~$")) or path.suffix.lower() in {".md", ".txt"} or path.is_dir()
+
+
 def input_hashes(raw_dir: Path) -> dict[str, str]:
-    return {p.name: sha256(p) for p in sorted(raw_dir.glob("*.xlsx"))}
+    return {p.name: sha256(p) for p in sorted(raw_dir.glob("*.xlsx")) if not _ignored(p)}
 
 
 def is_current(raw_dir: Path | None = None, processed_dir: Path | None = None) -> bool:
-    """True if ``data/processed`` was made from exactly the files now in ``data/raw``."""
+    """True if ``data/processed`` was made from exactly the files now in ``data/raw``, by the
+    ingest code and code lists of this checkout."""
     raw_dir = raw_dir or PATHS.raw
     processed_dir = processed_dir or PATHS.processed
     manifest = processed_dir / "manifest.json"
     if not manifest.is_file() or not raw_dir.is_dir():
         return False
-    recorded = {k: v["sha256"] for k, v in json.loads(manifest.read_text())["inputs"].items()}
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    if data.get("code", {}).get("ingest_sha256") != ingest_code_hash():
+        return False  # the ingest code or a code list changed since
+    recorded = {k: v["sha256"] for k, v in data["inputs"].items()}
     return recorded == input_hashes(raw_dir)
 
 
@@ -322,7 +377,7 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
     for path, extract, year in found:
         tables, probs = read_extract(path, extract, year, key)
         problems.extend(probs)
-        inputs[path.name] = {"sha256": sha256(path), "extract": extract.name, "year": year, "rows": {t: len(df) for t, df in tables.items()}}
+        inputs[path.name] = {"sha256": sha256(path), "extract": extract.name, "year": year, "rows": {t: len(df) for t, df in tables.items()}, "synthetic": is_synthetic(path)}
         for table, df in tables.items():
             collected.setdefault(table, []).append(df)
     if problems:
@@ -341,18 +396,31 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
             df.to_parquet(target, index=False)
             outputs[target.name] = {"rows": len(df), "sha256": sha256(target)}
         manifest = {
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "code": code_version(),
             "pseudonym_key": key_source,
+            # True only if every extract comes from the demo generator: the report then says so
+            # on every page. Any real extract makes the whole dataset count as real.
+            "synthetic": bool(inputs) and all(i["synthetic"] for i in inputs.values()),
             "inputs": inputs,
             "outputs": outputs,
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if processed_dir.is_dir():
+            for keep in processed_dir.iterdir():
+                if keep.is_file() and not _owned(keep):
+                    shutil.copy2(keep, staging / keep.name)
         _swap(staging, processed_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def _owned(path: Path) -> bool:
+    """Files in ``data/processed`` that ingest writes (and replaces); others, such as
+    ``README.md``, are carried over unchanged."""
+    return path.suffix == ".parquet" or path.name == "manifest.json"
 
 
 def _swap(staging: Path, target: Path) -> None:
@@ -376,9 +444,53 @@ def load(table: str, processed_dir: Path | None = None) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def manifest(processed_dir: Path | None = None) -> dict:
+    """The manifest of the processed data (``manifest.json``)."""
+    path = Path(processed_dir or PATHS.processed) / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} saknas: kör `make data` (eller `genomlysning data`) först")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def fingerprint(processed_dir: Path | None = None) -> str:
     """A short fingerprint of the input data (from the manifest's input hashes)."""
     processed_dir = Path(processed_dir or PATHS.processed)
     manifest = json.loads((processed_dir / "manifest.json").read_text())
     joined = "".join(f"{k}:{v['sha256']}" for k, v in sorted(manifest["inputs"].items()))
     return hashlib.sha256(joined.encode()).hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------------------------
+# Command line: python -m helpers.ingest
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ingest; return 0 on success, 2 if the raw data break the contract."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.ingest",
+        description="Validera rådata mot datakontraktet, pseudonymisera och skriv data/processed.",
+    )
+    parser.add_argument("--raw", type=Path, default=None, help=f"mapp med Excel-extrakten (standard: {PATHS.raw})")
+    parser.add_argument("--processed", type=Path, default=None, help=f"mapp för de bearbetade tabellerna (standard: {PATHS.processed})")
+    args = parser.parse_args(argv)
+    processed_dir = Path(args.processed or PATHS.processed)
+    try:
+        manifest = run(args.raw, processed_dir)
+    except RawDataError as exc:
+        print(exc, file=sys.stderr)
+        print(f"Inläsningen avbröts; {processed_dir} har inte ändrats.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    n_files = len(manifest["inputs"])
+    print(f"Inläsningen klar: {n_files} {'fil' if n_files == 1 else 'filer'} validerade och skrivna till {processed_dir}.")
+    for name, out in manifest["outputs"].items():
+        print(f"  {name}: {out['rows']:,} rader".replace(",", "\u00a0"))
+    if manifest["pseudonym_key"] == "demo":
+        print(f"Pseudonymiserat med demonyckeln (endast för syntetiska data; sätt {PSEUDONYM_KEY_ENV} för verkliga data).")
+    else:
+        print(f"Pseudonymiserat med nyckeln i {PSEUDONYM_KEY_ENV}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,331 @@
+"""The raw-data contract as a Swedish Markdown document (``data/raw/README.md``).
+
+Everything specific is read from :mod:`helpers.contract`, the code lists in ``helpers/codelists``
+and the constants of :mod:`helpers.ingest` and :mod:`helpers.config`, so the document cannot drift
+from what ingest checks. Regenerate it after any change of the contract or the code lists::
+
+    python -m helpers.contract_doc            # writes data/raw/README.md
+    python -m helpers.contract_doc --check    # exit 1 if the file is out of date
+
+``tests/test_contract_doc.py`` fails when the committed file differs from :func:`render_markdown`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import codes, ingest
+from .config import PATHS, PSEUDONYM_KEY_ENV
+from .contract import EXTRACTS, Column, Extract, Sheet
+
+#: Where the document lives (always in the repository, also when the extracts are read elsewhere).
+README = PATHS.root / "data" / "raw" / "README.md"
+
+#: Column kinds of the contract: what the workbook may hold, and the type in data/processed.
+KINDS: dict[str, tuple[str, str, str]] = {
+    "str": ("text", "text", "`string`"),
+    "int": ("heltal", "heltal (utan decimaler)", "`Int64`"),
+    "float": ("tal", "tal; decimalkomma eller decimalpunkt", "`Float64`"),
+    "date": ("datum", "Excel-datum eller text `ÅÅÅÅ-MM-DD`", "`datetime64`"),
+    "pnr": ("personnummer", "personnummer, se *Personnummer* nedan", "`string` (pseudonym)"),
+    "code": ("kod", "ett värde ur kodlistan eller de uppräknade värdena", "`category`"),
+    "bool": ("ja/nej", "`Ja`/`Nej` (även `true`/`false`, `1`/`0`)", "`boolean`"),
+}
+
+#: The report's chapters (notebooks ``NN_<kapitel>.ipynb``).
+CHAPTERS: dict[str, str] = {
+    "inflode": "Inflöde",
+    "utfall": "Utfall",
+    "placeringar": "Placeringar",
+    "ekonomi": "Ekonomi",
+    "struktur": "Strukturella faktorer",
+}
+
+#: What each code list is (shown above its table).
+CODELIST_INFO: dict[str, str] = {
+    "orsakskoder": (
+        "BBIC-orsakskoder: orsaken till en aktualisering, utredning eller insats. Kolumnen "
+        "`kategori` anger vilken av rapportens sju kategorier (eller `ovrigt`) koden räknas till."
+    ),
+    "kategorier": (
+        "Rapportens sju kategorier av orsaker, plus övrigt, i rapportens ordning. `orsak_hos_barnet` "
+        "skiljer orsaker i barnets eget beteende eller mående från orsaker i omsorgen och familjen."
+    ),
+    "stadsdelar": (
+        "Stadsdelar (barnets bostadsområde enligt folkbokföringen). `utsatt_omrade` markerar "
+        "de områden som rapporten redovisar som utsatta områden."
+    ),
+    "aktualiseringstyper": "Hur ärendet aktualiserades, och barnets ålderskategori (0–17 eller 18–20 år).",
+    "anmalare": "Anmälarens kategori (bara för anmälningar).",
+    "beslut": (
+        "Vad aktualiseringen ledde till. `avslutas_utan_atgard` markerar beslut där "
+        "aktualiseringen avslutas utan utredning."
+    ),
+}
+
+HEADER_COMMENT = (
+    "<!-- Genererad av `python -m helpers.contract_doc` från src/helpers/contract.py och "
+    "src/helpers/codelists/. Redigera inte för hand: ändra kontraktet och kör kommandot igen. -->"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "ja" if value else "nej"
+    text = str(value).replace("|", "\\|").replace("\n", " ").strip()
+    return text or "–"
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _codes(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"`{v}`" for v in values)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _filename(extract: Extract) -> str:
+    return f"{extract.name}_ÅÅÅÅ.xlsx" if extract.yearly else extract.filename()
+
+
+def _chapters(extract: Extract) -> str:
+    return ", ".join(CHAPTERS.get(c, c.capitalize()) for c in extract.chapters)
+
+
+def _rules(col: Column, extract: Extract) -> str:
+    rules: list[str] = []
+    if isinstance(col.codes, str):
+        rules.append(f"kodlista `{col.codes}`")
+    elif col.codes is not None:
+        rules.append(_codes(col.codes))
+    if col.kind == "pnr":
+        rules.append("giltigt personnummer")
+        if col.header in extract.pseudonymise:
+            rules.append("pseudonymiseras")
+    if col.unique:
+        rules.append("unikt i filen")
+    if col.in_year:
+        rules.append("inom extraktets år")
+    if col.min is not None and col.max is not None:
+        rules.append(f"{_num(col.min)}–{_num(col.max)}")
+    elif col.min is not None:
+        rules.append(f"≥ {_num(col.min)}")
+    elif col.max is not None:
+        rules.append(f"≤ {_num(col.max)}")
+    return "; ".join(rules)
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+def _intro() -> str:
+    required = [e for e in EXTRACTS if e.needed_by_demo]
+    example = next(e for e in EXTRACTS if e.yearly)
+    fixed = [e for e in EXTRACTS if not e.yearly]
+    return f"""# Rådata: datakontraktet
+
+{HEADER_COMMENT}
+
+Den här mappen tar emot **extrakten ur verksamhetssystemet Treserva** (och några kompletterande
+uttag) som rapporten *Genomlysning Barn och unga* bygger på. Inläsningen (`make data` eller
+`python -m helpers.ingest`) kontrollerar varje fil mot datakontraktet nedan, ersätter
+personnummer med pseudonymer och skriver prydliga, typade tabeller till `data/processed/`.
+Kapitlen läser bara `data/processed/`, aldrig rådata.
+
+Dokumentet är genererat ur kontraktet (`src/helpers/contract.py`) och kodlistorna
+(`src/helpers/codelists/*.csv`) och kan därför inte glida isär från det som faktiskt kontrolleras.
+
+## Sekretess
+
+**Verkliga uppgifter hamnar aldrig i git.** Allt i `data/raw/` utom den här filen ignoreras av
+git (`.gitignore`), liksom `data/processed/`. Med verkliga data: lägg extrakten här eller på en
+skyddad lagringsplats som `GENOMLYSNING_DATA_DIR` pekar på. Projektet levererar bara **syntetiska
+demodata** (skrivs av `helpers.synth`, se `docs/kalibrering.md`) med påhittade personnummer i
+Skatteverkets intervall för testpersonnummer.
+
+## Filer
+
+- En Excel-arbetsbok (`.xlsx`) per extrakt och år, med namnet `<extrakt>_<år>.xlsx`, till exempel
+  `{example.filename(2020)}`. Extrakt som inte är årsvisa har inget år i namnet
+  ({_codes([e.filename() for e in fixed])}). Årtalet i filnamnet är extraktets år.
+- Varje tabell ligger i ett eget blad med det namn som anges nedan. Bladets första rad är
+  rubrikraden, med rubrikerna exakt som i kontraktet (ordningen spelar ingen roll; extra kolumner
+  ignoreras). Därefter en rad per post.
+- Extrakt som måste finnas (för minst ett år):
+  {_codes([_filename(e) for e in required])}. Övriga extrakt läses om de finns.
+- Dolda filer, Excels låsfiler (`~$…`) och anteckningar (`.md`, `.txt`) ignoreras. Alla andra
+  filer måste motsvara ett extrakt i kontraktet.
+- I `data/processed/` blir varje blad en parquet-tabell. Tabeller från årsvisa extrakt får
+  kolumnen `ar` (året från filnamnet) först, om bladet inte redan har en kolumn `ar`, och
+  innehåller alla år.
+
+## Kontroller vid inläsning
+
+Inläsningen kontrollerar följande innan något skrivs:
+
+1. Varje filnamn motsvarar ett extrakt; årsvisa extrakt har år i namnet, övriga inte.
+2. De obligatoriska extrakten finns.
+3. Filen är en läsbar Excel-arbetsbok.
+4. Varje obligatoriskt blad finns, har en rubrikrad med alla kontraktets rubriker och minst en
+   datarad.
+5. Varje värde har rätt typ (se *Typer*) och obligatoriska kolumner har inga tomma celler.
+6. Koder finns i kodlistan eller bland de uppräknade värdena (stora och små bokstäver skiljs åt).
+7. Tal ligger inom angivna gränser; datum markerade *inom extraktets år* ligger i filnamnets år.
+8. Kolumner markerade *unikt i filen* har inga dubbletter.
+9. Personnummer är giltiga (se *Personnummer*).
+10. Regler mellan kolumner håller (anges under respektive blad).
+
+Vid fel stoppas inläsningen med ett meddelande som för varje fel anger fil, blad, rad (som i
+Excel: rubrikraden är rad 1), kolumn och den regel som bryts. Alla fel samlas och redovisas på en
+gång (de första {ingest.MAX_REPORTED} visas). Kommandot avslutas med felkod
+{ingest.EXIT_BAD_INPUT} och `data/processed/` lämnas helt orörd.
+
+Först när alla filer har godkänts skrivs tabellerna till en tillfällig mapp som sedan byts in i
+ett steg, tillsammans med `manifest.json`: SHA-256 för varje indatafil, antal rader per tabell,
+kodversion (paketversion och git-commit) och vilken pseudonymiseringsnyckel som användes.
+
+## Personnummer
+
+Personnummer skrivs med 12 eller 10 siffror, med eller utan bindestreck (`ÅÅÅÅMMDD-NNNK`,
+`ÅÅMMDD-NNNK`; i tiosiffrig form betyder `+` att personen fyller 100 år under året eller är
+äldre). Födelsedatumet ska finnas (för samordningsnummer är dagen ökad med 60), födelsenumret
+får inte vara `000` och kontrollsiffran ska stämma (Luhn-algoritmen).
+
+## Pseudonymisering
+
+Personnummer lämnar aldrig inläsningen. De ersätts med en nycklad **HMAC-SHA256** av
+personnumret i tolvsiffrig form (de första 20 hexadecimala tecknen). Samma barn får samma pseudonym
+i alla extrakt och år, oavsett skrivsätt, så länge nyckeln är densamma. Utan nyckeln går det inte
+att räkna tillbaka till personnumret, och inte heller att pröva sig fram genom att hasha alla
+tänkbara personnummer.
+
+Nyckeln läses från miljövariabeln `{PSEUDONYM_KEY_ENV}`. Förvara den utanför repot och
+använd samma nyckel varje år. Saknas variabeln används en publicerad **demonyckel**, som bara
+får användas för de syntetiska demodata; `manifest.json` anger om nyckeln kom från miljön
+(`env`) eller var demonyckeln (`demo`).
+
+## Typer
+
+{_table(["Typ", "Godtas i arbetsboken", "Typ i data/processed"], [[name, accepted, processed] for name, accepted, processed in KINDS.values()])}
+"""
+
+
+def _overview() -> str:
+    rows = []
+    for e in EXTRACTS:
+        sheets = ", ".join(f"`{s.name}` → `{s.table}`" for s in e.sheets)
+        rows.append([f"`{e.name}`", f"`{_filename(e)}`", "ja" if e.needed_by_demo else "nej", sheets, _chapters(e)])
+    return "## Översikt\n\n" + _table(["Extrakt", "Fil", "Obligatoriskt", "Blad → tabell", "Kapitel"], rows) + "\n"
+
+
+def _sheet(sheet: Sheet, extract: Extract) -> str:
+    rows = [
+        [f"`{c.header}`", f"`{c.name}`", KINDS[c.kind][0], c.required, _rules(c, extract), c.description]
+        for c in sheet.columns
+    ]
+    status = "Obligatoriskt blad." if sheet.required else "Valfritt blad (läses om det finns)."
+    parts = [
+        f"### Blad `{sheet.name}` → `{sheet.table}.parquet`",
+        f"{sheet.description} {status}",
+        _table(["Rubrik", "Kolumn i data/processed", "Typ", "Obligatorisk", "Kodlista/regler", "Beskrivning"], rows),
+    ]
+    cross = ingest.CROSS_COLUMN_RULES.get(sheet.table)
+    if cross:
+        parts.append("Regler mellan kolumner:\n\n" + "\n".join(f"- {rule}" for rule in cross))
+    return "\n\n".join(parts) + "\n"
+
+
+def _extract(extract: Extract) -> str:
+    facts = [
+        f"- Fil: `{_filename(extract)}`" + (" (en per år)" if extract.yearly else ""),
+        "- Obligatoriskt: " + ("ja" if extract.needed_by_demo else "nej (läses om filen finns)"),
+        f"- Används i kapitel: {_chapters(extract)}",
+    ]
+    if extract.pseudonymise:
+        names = {c.header: c.name for s in extract.sheets for c in s.columns}
+        facts.append("- Pseudonymiseras: " + ", ".join(f"`{h}` → `{names[h]}`" for h in extract.pseudonymise))
+    parts = [f"## Extrakt `{extract.name}`", extract.description, "\n".join(facts)]
+    parts += [_sheet(s, extract).rstrip("\n") for s in extract.sheets]
+    return "\n\n".join(parts) + "\n"
+
+
+def _codelist_table(df: pd.DataFrame) -> str:
+    """All columns; the first (the value written in the workbook) as code."""
+    rows = [[f"`{row[0]}`", *row[1:]] for row in df.astype(object).values.tolist()]
+    return _table([f"`{c}`" for c in df.columns], rows)
+
+
+def _codelists() -> str:
+    parts = [
+        "## Kodlistor",
+        "Kodlistorna ligger i `src/helpers/codelists/` (CSV). Värdet i arbetsboken är kodlistans "
+        "första kolumn; kapitlen hämtar etiketter och grupperingar härifrån.",
+    ]
+    orsak = codes.load("orsakskoder")
+    kategorier = codes.load("kategorier").sort_values("ordning", key=lambda s: s.astype(int))
+    etikett = codes.kategori_etikett()
+    for name in codes.CODELISTS:
+        df = codes.load(name)
+        parts.append(f"### `{name}`")
+        parts.append(CODELIST_INFO.get(name, ""))
+        if name == "orsakskoder":
+            rows = [[f"`{r.kod}`", r.orsak, r.orsak_hos, f"{etikett[r.kategori]} (`{r.kategori}`)"] for r in orsak.itertuples()]
+            parts.append(_table(["`kod`", "`orsak`", "`orsak_hos`", "`kategori`"], rows))
+        elif name == "kategorier":
+            rows = [
+                [r.ordning, f"`{r.kategori}`", r.etikett, r.orsak_hos_barnet,
+                 _codes(orsak.loc[orsak["kategori"] == r.kategori, "kod"].tolist())]
+                for r in kategorier.itertuples()
+            ]
+            parts.append(_table(["`ordning`", "`kategori`", "`etikett`", "`orsak_hos_barnet`", "BBIC-orsakskoder"], rows))
+        else:
+            parts.append(_codelist_table(df))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def render_markdown() -> str:
+    """The whole document, deterministic (no dates, no paths outside the repository)."""
+    sections = [_intro().rstrip("\n"), _overview().rstrip("\n")]
+    sections += [_extract(e).rstrip("\n") for e in EXTRACTS]
+    sections.append(_codelists().rstrip("\n"))
+    return "\n\n".join(sections) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.contract_doc", description="Skriv data/raw/README.md ur datakontraktet.")
+    parser.add_argument("--output", type=Path, default=README, help=f"målfil (standard: {README})")
+    parser.add_argument("--check", action="store_true", help="skriv inget; felkod 1 om filen inte är aktuell")
+    args = parser.parse_args(argv)
+    text = render_markdown()
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None
+        if current != text:
+            print(f"{args.output} är inte aktuell: kör `python -m helpers.contract_doc`.", file=sys.stderr)
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8", newline="\n")
+    print(f"Skrev {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
