@@ -201,7 +201,7 @@ FIG_DATA["andel"] = 100 * FIG_DATA["antal"] / FIG_DATA["antal"].sum()
 
 def test_default_paths():
     p = Publisher("inflode", 2020)
-    assert p.output_dir == PATHS.build_year(2020) / "book" / "notebooks"
+    assert p.output_dir == PATHS.build_year(2020) / "interactive"
     assert p.figures_dir == PATHS.figures / "2020"
     assert Publisher("inflode", 2020, "").output_dir == p.output_dir
     assert Publisher("inflode", 2020, "").figures_dir == p.figures_dir

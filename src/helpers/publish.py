@@ -362,8 +362,8 @@ def _suppression_note(primary: bool, hidden: bool) -> str:
 class Publisher:
     """Publishes the figures, tables, key figures and prose of one chapter for one report year.
 
-    ``output_dir`` is the folder of the executed notebook (default
-    ``PATHS.build_year(year) / "book" / "notebooks"``); figures go to ``output_dir/figures/``,
+    ``output_dir`` is the folder of the executed notebook (the build passes it; a notebook run on
+    its own in Jupyter or by nbval writes to ``PATHS.build_year(year) / "interactive"``); figures go to ``output_dir/figures/``,
     tables to ``output_dir/tables/``, key figures to ``output_dir/key_figures_<chapter>.csv``.
     Every figure is also copied to ``figures_dir`` for slides and memos: by default to
     ``PATHS.figures / str(year)`` when the notebook runs on its own (no ``output_dir``), and
@@ -386,7 +386,7 @@ class Publisher:
         self.chapter = chapter
         self.year = int(year)
         self.output_dir = (
-            Path(output_dir) if output_dir else PATHS.build_year(self.year) / "book" / "notebooks"
+            Path(output_dir) if output_dir else PATHS.build_year(self.year) / "interactive"
         )
         if figures_dir:
             self.figures_dir: Path | None = Path(figures_dir)

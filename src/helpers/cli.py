@@ -1,0 +1,74 @@
+"""Command line: ``genomlysning <command>`` (installed by ``pip install -e .``).
+
+* ``genomlysning data`` writes the synthetic demo extracts if ``data/raw`` has none and ingests;
+* ``genomlysning ingest`` validates and ingests ``data/raw`` (exit 2 on bad input);
+* ``genomlysning render --year 2020`` builds the report (see :mod:`helpers.build`);
+* ``genomlysning bench --year 2020`` prints cold and warm render times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+
+from . import __version__
+from .config import DEFAULT_YEAR, PATHS
+
+
+def _render_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--year", type=int, default=DEFAULT_YEAR, help=f"rapportår (standard {DEFAULT_YEAR})")
+    p.add_argument("--renderer", choices=["auto", "quarto", "builtin"], default="auto",
+                   help="auto: Quarto om det finns på PATH, annars den inbyggda (pandoc + typst)")
+    p.add_argument("--jobs", type=int, default=None, help="kapitel som körs parallellt (standard: antal kärnor)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="genomlysning", description="Genomlysning Barn och unga: data, kapitel och rapport.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("data", help="skriv demodata om data/raw saknar uttag, och läs in")
+    sub.add_parser("ingest", help="validera och läs in data/raw till data/processed")
+    r = sub.add_parser("render", help="bygg rapporten (HTML + PDF) för ett rapportår")
+    _render_args(r)
+    r.add_argument("--no-cache", action="store_true", help="kör alla kapitel på nytt")
+    r.add_argument("--no-publish", action="store_true", help="spara ingen kopia i _publish/")
+    b = sub.add_parser("bench", help="mät kall och varm rendering")
+    _render_args(b)
+    args = parser.parse_args(argv)
+
+    from . import build
+
+    try:
+        if args.command == "data":
+            build.ensure_data()
+            return 0
+        if args.command == "ingest":
+            from . import ingest
+
+            return ingest.main([])
+        if args.command == "render":
+            build.render(args.year, renderer=args.renderer, jobs=args.jobs,
+                         use_cache=not args.no_cache, publish=not args.no_publish)
+            return 0
+        if args.command == "bench":
+            shutil.rmtree(PATHS.build_year(args.year) / "cache", ignore_errors=True)
+            times = {}
+            for label, cache in (("kall", False), ("varm", True)):
+                t = time.perf_counter()
+                build.render(args.year, renderer=args.renderer, jobs=args.jobs, use_cache=cache,
+                             publish=False, log=lambda _m: None)
+                times[label] = time.perf_counter() - t
+            for label, s in times.items():
+                print(f"{label:5s} rendering {args.year}: {s:6.1f} s".replace(".", ","))
+            return 0
+    except build.BuildError as e:
+        print(f"fel: {e}", file=sys.stderr)
+        print("Den tidigare rapporten i _book/ är orörd.", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
