@@ -571,3 +571,23 @@ def test_command_line_exit_code(ingested):
     assert f"{AKT_FILE}, blad '{AKT_SHEET.name}', rad 3, kolumn 'Orsakskod': okänd kod 'B99'" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(processed) == before
+
+
+def test_only_generator_workbooks_count_as_synthetic(raw, tmp_path):
+    from helpers.synth import generate
+
+    hand_made = ingest.run(raw, tmp_path / "p1")  # workbooks written by the test, not by the generator
+    assert hand_made["synthetic"] is False
+    assert not any(i["synthetic"] for i in hand_made["inputs"].values())
+    demo = tmp_path / "demo"
+    generate.main(demo, years=[2020])
+    made = ingest.run(demo, tmp_path / "p2")
+    assert made["synthetic"] is True and all(i["synthetic"] for i in made["inputs"].values())
+    assert ingest.manifest(tmp_path / "p2")["synthetic"] is True
+
+
+def test_is_current_follows_the_ingest_code(ingested, monkeypatch):
+    raw_dir, processed, _ = ingested
+    assert ingest.is_current(raw_dir, processed)
+    monkeypatch.setattr(ingest, "ingest_code_hash", lambda: "changed")
+    assert not ingest.is_current(raw_dir, processed)

@@ -1,0 +1,231 @@
+"""The whole journey: raw extracts → executed chapters → HTML book + PDF, as `make report` runs it.
+
+Every test works in a throw-away copy of the project (see ``conftest.py``). The built-in renderer
+is always tested; the Quarto route runs when ``quarto`` is on PATH and skips otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import __version__
+from helpers.build import chapter_notebooks
+from helpers.config import PATHS
+from helpers.render.builtin import PDF_NAME
+
+from .conftest import Project, make_project
+
+pytestmark = pytest.mark.slow
+
+
+def chapter_titles() -> list[str]:
+    titles = []
+    for nb_path in chapter_notebooks():
+        nb = nbformat.read(nb_path, as_version=4)
+        first = next(c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# "))
+        titles.append(re.sub(r"\s*\{[^}]*\}\s*$", "", first.splitlines()[0][2:]).strip())
+    return titles
+
+
+def pdf_text(pdf: Path) -> str:
+    if shutil.which("pdftotext"):
+        return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+
+
+def tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(folder).as_posix().encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def html_text(page: Path) -> str:
+    """The page's text with tags removed and runs of whitespace (not no-break spaces) collapsed."""
+    return re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+
+
+# --- the built-in render of 2020 ------------------------------------------------------------------
+
+
+def test_book_has_html_pdf_and_every_chapter(rendered: Project):
+    book = rendered.book
+    index = (book / "index.html").read_text(encoding="utf-8")
+    assert 'lang="sv"' in index
+    assert "Syntetiska demodata" in index
+    assert f"version {__version__}" in index
+    pages = sorted(book.glob("*.html"))
+    all_html = " ".join(html_text(p) for p in pages)
+    for title in chapter_titles():
+        assert title in all_html, f"kapitlet {title!r} saknas i HTML-boken"
+    for page in pages:  # the banner on every page
+        assert "Syntetiska demodata" in page.read_text(encoding="utf-8"), f"{page.name} saknar banderollen"
+    pdf = book / PDF_NAME
+    assert pdf.is_file() and pdf.stat().st_size > 50_000
+    text = pdf_text(pdf)
+    flat = re.sub(r"\s+", " ", text)
+    for title in chapter_titles():
+        assert re.sub(r"\s+", " ", title) in flat, f"kapitlet {title!r} saknas i PDF:en"
+    assert f"version {__version__}" in flat
+    assert "Syntetiska demodata" in flat
+    assert "Siffror i rapporten" in flat
+
+
+def test_figures_are_numbered_captioned_and_cross_referenced(rendered: Project):
+    page = (rendered.book / "sec-inflode.html").read_text(encoding="utf-8")
+    figures = re.findall(r'<figure id="(fig-[^"]+)"', page)
+    assert len(figures) >= 5
+    assert re.search(r"<figcaption><strong>Figur\s1\.1:</strong>", page)
+    assert re.search(r"<caption><strong>Tabell\s1\.1:</strong>", page)
+    for img in re.findall(r"<img [^>]*>", page):
+        assert re.search(r'alt="[^"]{20,}"', img), f"bild utan alt-text: {img}"
+    for fig in figures:  # every figure is referred to in the text, and the reference resolves
+        assert f'href="#{fig}"' in page or f'href="sec-inflode.html#{fig}"' in page, fig
+    assert "?@" not in page, "olöst korshänvisning"
+    # the data behind every figure is downloadable next to it
+    for fig in figures:
+        assert (rendered.book / "figures" / f"{fig}.csv").is_file()
+        assert f'href="figures/{fig}.csv"' in page
+
+
+def test_citations_resolve_to_the_bibliography(rendered: Project):
+    refs = (rendered.book / "sec-referenser.html").read_text(encoding="utf-8")
+    assert "Socialstyrelsen" in refs
+    inflode = (rendered.book / "sec-inflode.html").read_text(encoding="utf-8")
+    assert "@socialstyrelsen2020" not in inflode
+    assert "ref-socialstyrelsen2020" in inflode
+
+
+def test_manifest_records_the_render(rendered: Project):
+    m = json.loads((rendered.book / "manifest.json").read_text(encoding="utf-8"))
+    assert m["version"] == __version__
+    assert m["year"] == 2020
+    assert m["renderer"]["name"] == "builtin" and "pandoc" in m["renderer"]["version"]
+    assert set(m["code"]) >= {"commit", "dirty"}
+    assert len(m["data"]["fingerprint"]) == 12 and m["data"]["synthetic"] is True
+    assert m["parameters"]["01_inflode"]["year"] == 2020
+    assert {"pandas", "statsmodels", "papermill", "typst", "pypandoc-binary"} <= set(m["packages"])
+    assert {"data", "chapters", "render", "total"} <= set(m["timings_s"])
+    assert m["pdf"] == PDF_NAME
+    index = (rendered.book / "index.html").read_text(encoding="utf-8")
+    assert m["data"]["fingerprint"] in index  # the title page shows the data fingerprint
+
+
+def test_key_figures_appendix_and_csv(rendered: Project):
+    kf = pd.read_csv(rendered.book / "key_figures.csv")
+    assert list(kf.columns) == ["id", "chapter", "year", "value", "unit", "label"]
+    assert kf["id"].is_unique and len(kf) > 40
+    chapter = pd.read_csv(rendered.root / "_build" / "2020" / "cache" / "01_inflode" / "key_figures_inflode.csv")
+    assert set(chapter["id"]) <= set(kf["id"])
+    appendix = html_text(rendered.book / "sec-siffror.html")
+    for kid in kf["id"]:
+        assert kid in appendix, f"{kid} saknas i bilagan Siffror i rapporten"
+    total = kf.set_index("id").loc["inflow_aktualiseringar_total", "value"]
+    assert f"{int(total):,}".replace(",", "\u00a0") in appendix
+
+
+def test_versions_are_kept_and_figures_exported(rendered: Project):
+    kept = rendered.root / "_publish" / "2020"
+    versions = [p for p in kept.iterdir() if p.is_dir()]
+    assert len(versions) == 1 and versions[0].name.startswith(__version__)
+    assert (versions[0] / "index.html").is_file() and (versions[0] / PDF_NAME).is_file()
+    index = (rendered.root / "_publish" / "index.html").read_text(encoding="utf-8")
+    assert f"2020/{versions[0].name}/index.html" in index
+    exported = rendered.root / "figures" / "2020"
+    for ext in ("png", "svg", "csv"):
+        assert (exported / f"fig-akttyp.{ext}").is_file()
+
+
+def test_unchanged_chapters_are_not_executed_again(rendered: Project):
+    proc = rendered.render(2020, "--no-publish")
+    assert "oförändrat, återanvänt" in proc.stdout
+    m = json.loads((rendered.book / "manifest.json").read_text(encoding="utf-8"))
+    assert all(c["cached"] for c in m["chapters"])
+
+
+# --- two years, a failing chapter ------------------------------------------------------------------
+
+
+def test_two_years_give_different_reports(tmp_path):
+    project = make_project(tmp_path / "p")
+    project.render(2019)
+    m19 = json.loads((project.book / "manifest.json").read_text(encoding="utf-8"))
+    kf19 = pd.read_csv(project.book / "key_figures.csv").set_index("id")["value"]
+    text19 = html_text(project.book / "sec-inflode.html")
+    project.render(2020)
+    m20 = json.loads((project.book / "manifest.json").read_text(encoding="utf-8"))
+    kf20 = pd.read_csv(project.book / "key_figures.csv").set_index("id")["value"]
+    text20 = html_text(project.book / "sec-inflode.html")
+    assert (m19["year"], m20["year"]) == (2019, 2020)
+    assert m19["parameters"]["01_inflode"]["year"] == 2019
+    assert kf19["inflow_aktualiseringar_total"] != kf20["inflow_aktualiseringar_total"]
+    assert "Kapitlet avser 2019" in text19 and "Kapitlet avser 2020" in text20
+    assert (project.root / "_publish" / "2019").is_dir() and (project.root / "_publish" / "2020").is_dir()
+
+
+def test_a_year_without_data_is_refused(tmp_path):
+    project = make_project(tmp_path / "p")
+    proc = project.render(1999, check=False)
+    assert proc.returncode == 1
+    assert "1999 finns inte i data" in proc.stderr
+    assert not project.book.exists()
+
+
+def test_a_failing_chapter_leaves_the_last_report_untouched(tmp_path):
+    project = make_project(tmp_path / "p")
+    project.render(2020)
+    before = tree_digest(project.book)
+    # A second chapter whose code fails in its third code cell.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Trasigt kapitel {#sec-trasigt}"),
+        nbformat.v4.new_code_cell("year = 2020\nprocessed_dir = ''\noutput_dir = ''", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("y = 1 / (x - 1)"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, project.root / "notebooks" / "99_trasigt.ipynb")
+    config = yaml.safe_load((project.root / "_quarto.yml").read_text(encoding="utf-8"))
+    config["book"]["chapters"].append("notebooks/99_trasigt.ipynb")
+    (project.root / "_quarto.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    proc = project.render(2020, check=False)
+    assert proc.returncode == 1
+    assert "notebooks/99_trasigt.ipynb" in proc.stderr
+    assert "kodcell 3" in proc.stderr and "ZeroDivisionError" in proc.stderr
+    assert "orörd" in proc.stderr
+    assert tree_digest(project.book) == before
+    assert not list((project.root / "_build" / "2020").glob("stage-*")), "halvfärdig stage ligger kvar"
+
+
+# --- Quarto, where it is installed ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto finns inte på PATH (Quarto-vägen provas där det finns)")
+def test_quarto_render(tmp_path):
+    project = make_project(tmp_path / "p")
+    proc = project.genomlysning("render", "--year", "2020", "--renderer", "quarto")
+    assert "Quarto" in proc.stdout
+    assert (project.book / "index.html").is_file()
+    assert list(project.book.rglob("*.pdf"))
+    m = json.loads((project.book / "manifest.json").read_text(encoding="utf-8"))
+    assert m["renderer"]["name"] == "quarto"
+    pages = " ".join(html_text(p) for p in project.book.rglob("*.html"))
+    for title in chapter_titles():
+        assert title in pages
+
+
+def test_project_root_is_the_checkout():
+    assert (PATHS.root / "_quarto.yml").is_file()
