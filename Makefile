@@ -10,10 +10,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 YEAR ?= 2020
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: help venv data report test lint format bench browser clean clean-all
+.PHONY: help venv data report report-builtin test lint format bench browser clean clean-all
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "; printf "Targets (YEAR=$(YEAR)):\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "; printf "Targets (YEAR=$(YEAR)):\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ data: venv ## Write the synthetic demo extracts (if data/raw has none) and inges
 
 report: venv ## Build the report for YEAR (default 2020): data → chapters → HTML + PDF in _book/
 	$(BIN)/genomlysning render --year $(YEAR)
+
+report-builtin: venv ## Like report, but always with the built-in renderer (pandoc + typst), even if Quarto is installed
+	$(BIN)/genomlysning render --year $(YEAR) --renderer builtin
 
 test: venv ## Run all tests: lint, unit tests, bad-input cases, chapters (nbval), reproduction, render
 	$(BIN)/ruff check src tests notebooks
@@ -44,8 +47,9 @@ format: venv ## Format code and strip notebook outputs
 bench: venv ## Print cold and warm render times
 	$(BIN)/genomlysning bench --year $(YEAR)
 
-browser: ## Install headless Chromium for the HTML tests (Debian, needs root)
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+browser: ## Install headless Chromium and poppler-utils for the HTML and PDF tests (Debian, needs root)
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null)
 
 clean: ## Remove build outputs (_build, _book); keeps _publish and data
 	rm -rf _build _book
