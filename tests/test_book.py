@@ -163,7 +163,9 @@ def test_key_figures_markdown_uses_swedish_numbers():
         {"id": "a_share", "chapter": "inflode", "year": 2020, "value": 48.43, "unit": "percent", "label": "Andel | x"},
         {"id": "a_year", "chapter": "inflode", "year": 2020, "value": 2018, "unit": "year", "label": "Sedan"},
     ])
-    md = key_figures_markdown(kf)
-    assert "| `a_total` | inflode | 2020 | 5\u00a0000 | antal | Totalt |" in md
-    assert "| 48,4 | procent | Andel \\| x |" in md
-    assert "| 2018 | år |" in md
+    md = key_figures_markdown(kf, {"inflode": "Inflöde"})
+    assert "## Inflöde {.unnumbered}" in md
+    assert "| `a_total` Totalt | 2020 | 5\u00a0000 | antal |" in md
+    assert "| `a_share` Andel \\| x | 2020 | 48,4 | procent |" in md
+    assert "| `a_year` Sedan | 2020 | 2018 | år |" in md
+    assert ": Nyckeltal i kapitlet Inflöde" in md

@@ -290,8 +290,23 @@ UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_100
                "kr": "kr", "percentage_points": "procentenheter", "year": "år"}
 
 
-def key_figures_markdown(kf: pd.DataFrame) -> str:
-    """The appendix table of key figures, with Swedish number format."""
+def chapter_title(notebook: Path) -> str:
+    """The chapter's title: the first level-1 header of the notebook, without attributes."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].split("{")[0].strip()
+    return notebook.stem
+
+
+def key_figures_markdown(kf: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
+    """The appendix of key figures: one table per chapter, Swedish number format.
+
+    ``titles`` maps the chapter key (``inflode``) to its title for the section headers. The
+    relative column widths (the dashes of the separator line) keep the long ids readable in the PDF.
+    """
     if kf.empty:
         return "*Inga nyckeltal.*\n"
 
@@ -301,15 +316,20 @@ def key_figures_markdown(kf: pd.DataFrame) -> str:
             return str(int(v))
         if row["unit"] == "count":
             return fmt.num(v, 0)
-        decimals = 3 if row["unit"] == "ratio" else 1
-        return fmt.num(v, decimals if v != int(v) or row["unit"] != "count" else 0)
+        return fmt.num(v, 3 if row["unit"] == "ratio" else 1)
 
-    lines = ["| Id | Kapitel | År | Värde | Enhet | Beskrivning |", "|:---|:---|---:|---:|:---|:---|"]
-    for _, r in kf.iterrows():
-        label = str(r["label"]).replace("|", "\\|")
-        lines.append(f"| `{r['id']}` | {r['chapter']} | {int(r['year'])} | {value(r)} | "
-                     f"{UNIT_LABELS.get(r['unit'], r['unit'])} | {label} |")
-    return "\n".join(lines) + "\n\n: Nyckeltal i rapporten\n"
+    out = []
+    for chapter, group in kf.groupby("chapter", sort=False):
+        title = (titles or {}).get(chapter, chapter)
+        out.append(f"## {title} {{.unnumbered}}\n")
+        lines = ["| Nyckeltal | År | Värde | Enhet |",
+                 "|:" + "-" * 68 + "|" + "-" * 6 + ":|" + "-" * 9 + ":|:" + "-" * 12 + "|"]
+        for _, r in group.iterrows():
+            label = str(r["label"]).replace("|", "\\|")
+            lines.append(f"| `{r['id']}` {label} | {int(r['year'])} | {value(r)} | "
+                         f"{UNIT_LABELS.get(r['unit'], r['unit'])} |")
+        out.append("\n".join(lines) + f"\n\n: Nyckeltal i kapitlet {title}\n")
+    return "\n".join(out)
 
 
 def _data_note(synthetic: bool) -> tuple[str, str]:
@@ -361,7 +381,11 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
             if (r.output / sub).is_dir():
                 shutil.copytree(r.output / sub, dest.parent / sub, dirs_exist_ok=True)
     (stage / "appendix").mkdir(exist_ok=True)
-    (stage / "appendix" / "_siffror.md").write_text(key_figures_markdown(kf), encoding="utf-8")
+    titles = {}
+    for r in runs:
+        for f in r.output.glob("key_figures_*.csv"):
+            titles[f.stem.removeprefix("key_figures_")] = chapter_title(r.source)
+    (stage / "appendix" / "_siffror.md").write_text(key_figures_markdown(kf, titles), encoding="utf-8")
     kf.to_csv(stage / "appendix" / "key_figures.csv", index=False, lineterminator="\n")
 
 
