@@ -119,3 +119,24 @@ def test_notebook_reads_no_published_figures():
     text = (PATHS.notebooks / "01_inflode.ipynb").read_text(encoding="utf-8")
     assert "published_figures" not in text and "targets.yaml" not in text
     assert Path(PATHS.root / "src" / "helpers" / "inflode.py").read_text().count("published_figures") == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", [2019, 2021, 2022])
+def test_the_chapter_runs_for_every_demo_year(year, tmp_path):
+    """The chapter executes for the other demo years, says which years it compares, and its
+    key figures are for the year asked for."""
+    out = tmp_path / "out"
+    out.mkdir()
+    pm.execute_notebook(
+        str(PATHS.notebooks / "01_inflode.ipynb"),
+        str(out / "01_inflode.ipynb"),
+        parameters={"year": year, "processed_dir": str(PATHS.processed), "output_dir": str(out)},
+        cwd=str(out),
+        progress_bar=False,
+    )
+    kf = pd.read_csv(out / "key_figures_inflode.csv").set_index("id")
+    assert kf.loc["inflow_aktualiseringar_total", "year"] == year
+    text = (out / "01_inflode.ipynb").read_text(encoding="utf-8")
+    compared = ", ".join(str(y) for y in range(max(2018, year - 2), year))  # demo data start 2018
+    assert f"Kapitlet avser **{year}** och jämför med {compared}." in text
