@@ -11,7 +11,7 @@ import nbformat
 import pytest
 import yaml
 
-from helpers.build import chapter_notebooks, key_figures_markdown
+from helpers.build import chapter_notebooks, key_figures_markdown, protect_key_figures
 from helpers.config import PATHS
 from helpers.render import builtin
 from helpers.render.notebook import NotebookError, cell_options, notebook_to_markdown
@@ -169,3 +169,22 @@ def test_key_figures_markdown_uses_swedish_numbers():
     assert "| `a_share` Andel \\| x | 2020 | 48,4 | procent |" in md
     assert "| `a_year` Sedan | 2020 | 2018 | år |" in md
     assert ": Nyckeltal i kapitlet Inflöde" in md
+
+
+def test_published_key_figures_suppress_small_counts():
+    import pandas as pd
+
+    kf = pd.DataFrame([
+        {"id": "few", "chapter": "inflode", "year": 2018, "value": 2, "unit": "count", "label": "Få"},
+        {"id": "zero", "chapter": "inflode", "year": 2018, "value": 0, "unit": "count", "label": "Noll"},
+        {"id": "many", "chapter": "inflode", "year": 2018, "value": 5, "unit": "count", "label": "Fem"},
+        {"id": "pct", "chapter": "inflode", "year": 2018, "value": 2.5, "unit": "percent", "label": "Andel"},
+        {"id": "pct_few", "chapter": "inflode", "year": 2018, "value": 0.6, "unit": "percent", "label": "Andel",
+         "numerator": 2},
+    ])
+    prot = protect_key_figures(kf).set_index("id")["value"]
+    assert prot.isna().tolist() == [True, False, False, False, True]
+    assert list(protect_key_figures(kf).columns) == ["id", "chapter", "year", "value", "unit", "label"]
+    md = key_figures_markdown(protect_key_figures(kf))
+    assert "| `few` Få | 2018 | \\<5 | antal |" in md and "färre än 5, redovisas inte" in md
+    assert "| `zero` Noll | 2018 | 0 | antal |" in md

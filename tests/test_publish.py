@@ -385,12 +385,12 @@ def test_table_index_and_label(pub, shown):
 
 def test_key_figures(pub, tmp_path):
     assert pub.key_figure("inflow_total", np.int64(4250), "count", "Aktualiseringar totalt") == 4250
-    assert pub.key_figure("inflow_share", 48.4, "percent", "Andel", year=2019) == 48.4
+    assert pub.key_figure("inflow_share", 48.4, "percent", "Andel", year=2019, numerator=2057) == 48.4
     path = tmp_path / "out" / "key_figures_inflode.csv"
     assert path.read_text(encoding="utf-8").splitlines() == [
-        "id,chapter,year,value,unit,label",
-        "inflow_total,inflode,2020,4250,count,Aktualiseringar totalt",
-        "inflow_share,inflode,2019,48.4,percent,Andel",
+        "id,chapter,year,value,unit,label,numerator",
+        "inflow_total,inflode,2020,4250,count,Aktualiseringar totalt,",
+        "inflow_share,inflode,2019,48.4,percent,Andel,2057",
     ]
     kf = pub.key_figures()
     assert list(kf.columns) == ["id", "chapter", "year", "value", "unit", "label"]
@@ -442,3 +442,11 @@ def test_atomic_write_replaces_whole_files(tmp_path):
     assert target.read_bytes() == b"second\n"
     assert [p.name for p in target.parent.iterdir()] == ["b.csv"]
     assert oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_prose_counts_and_shares_follow_disclosure_control():
+    assert Publisher.count(0) == "0"
+    assert Publisher.count(3) == "färre än 5"
+    assert Publisher.count(1704) == "1\u00a0704"
+    assert Publisher.share(3, 100) == "x"
+    assert Publisher.share(50, 200, 0) == "25\u00a0%"

@@ -109,7 +109,7 @@ def test_special_cases_are_real_published_ids():
 
 
 def test_key_figure_file_is_well_formed(key_figures):
-    assert list(key_figures.columns) == ["id", "chapter", "year", "value", "unit", "label"]
+    assert list(key_figures.columns) == ["id", "chapter", "year", "value", "unit", "label", "numerator"]
     assert key_figures["id"].is_unique
     assert (key_figures["chapter"] == "inflode").all()
     assert key_figures["value"].notna().all()

@@ -47,6 +47,7 @@ import yaml
 
 from . import __version__, fmt, ingest
 from .config import PATHS
+from .publish import KEY_FIGURE_COLUMNS, MIN_CELL
 
 #: Project files copied into the staged Quarto project (besides the chapter notebooks).
 STAGED_FILES = ("_quarto.yml", "index.qmd", "references.bib")
@@ -276,14 +277,28 @@ def collect_key_figures(runs: list[ChapterRun]) -> pd.DataFrame:
     for r in runs:
         for f in sorted(r.output.glob("key_figures_*.csv")):
             frames.append(pd.read_csv(f))
-    cols = ["id", "chapter", "year", "value", "unit", "label"]
+    cols = [*KEY_FIGURE_COLUMNS, "numerator"]
     if not frames:
         return pd.DataFrame(columns=cols)
-    kf = pd.concat(frames, ignore_index=True)[cols]
+    kf = pd.concat(frames, ignore_index=True).reindex(columns=cols)
     dup = kf[kf.duplicated("id", keep=False)]
     if not dup.empty:
         raise BuildError(f"Samma nyckeltals-id i flera kapitel: {sorted(set(dup['id']))}")
     return kf
+
+
+def protect_key_figures(kf: pd.DataFrame) -> pd.DataFrame:
+    """The key figures as published beside the report: counts 1–4, and shares whose numerator is
+    such a count, are suppressed (value empty), as in the figures and tables. The chapters' own
+    files under ``_build`` stay unsuppressed (the reproduction test compares those)."""
+    from .publish import is_small
+
+    out = kf.copy()
+    small = (out["unit"] == "count") & out["value"].map(is_small)
+    if "numerator" in out.columns:  # shares and rates computed from a small count
+        small |= pd.to_numeric(out["numerator"], errors="coerce").map(is_small)
+    out["value"] = out["value"].astype(float).where(~small)
+    return out[KEY_FIGURE_COLUMNS]
 
 
 UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_1000": "per 1 000",
@@ -312,6 +327,8 @@ def key_figures_markdown(kf: pd.DataFrame, titles: dict[str, str] | None = None)
 
     def value(row: pd.Series) -> str:
         v = float(row["value"])
+        if v != v:  # suppressed by protect_key_figures
+            return f"\\<{MIN_CELL}"
         if row["unit"] == "year":
             return str(int(v))
         if row["unit"] == "count":
@@ -329,6 +346,8 @@ def key_figures_markdown(kf: pd.DataFrame, titles: dict[str, str] | None = None)
             lines.append(f"| `{r['id']}` {label} | {int(r['year'])} | {value(r)} | "
                          f"{UNIT_LABELS.get(r['unit'], r['unit'])} |")
         out.append("\n".join(lines) + f"\n\n: Nyckeltal i kapitlet {title}\n")
+    if kf["value"].isna().any():
+        out.append(f"*\\<{MIN_CELL}: färre än {MIN_CELL}, redovisas inte.*\n")
     return "\n".join(out)
 
 
@@ -540,7 +559,7 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     t = time.perf_counter()
     runs = run_chapters(year, data_manifest, jobs=jobs, use_cache=use_cache, log=log)
     timings["chapters"] = time.perf_counter() - t
-    kf = collect_key_figures(runs)
+    kf = protect_key_figures(collect_key_figures(runs))
 
     git = git_info()
     synthetic = bool(data_manifest.get("synthetic", False))

@@ -534,14 +534,23 @@ class Publisher:
     # -- key figures --
 
     def key_figure(
-        self, id: str, value: Any, unit: str, label: str, year: int | None = None
-    ) -> Any:  # noqa: A002
+        self,
+        id: str,  # noqa: A002
+        value: Any,
+        unit: str,
+        label: str,
+        year: int | None = None,
+        *,
+        numerator: int | None = None,
+    ) -> Any:
         """Record a key figure of the chapter and return ``value`` unchanged.
 
         ``unit`` is one of :data:`KEY_FIGURE_UNITS`; ``year`` defaults to the report year.
+        ``numerator`` is the count a share or rate is computed from: the published list of key
+        figures hides the share when that count is small (1–4), as it hides small counts.
         Recording the same id again with the same value is a no-op; with another value it raises
         ``ValueError``. Every call rewrites ``output_dir/key_figures_<chapter>.csv`` (columns id,
-        chapter, year, value, unit, label).
+        chapter, year, value, unit, label, numerator).
         """
         if not isinstance(id, str) or not _NAME_RE.match(id):
             raise ValueError(f"ogiltigt id för nyckeltal: {id!r}")
@@ -563,6 +572,7 @@ class Publisher:
             "value": stored,
             "unit": unit,
             "label": label,
+            "numerator": "" if numerator is None else int(numerator),
         }
         if id in self._key_figures:
             old = self._key_figures[id]["value"]
@@ -577,11 +587,11 @@ class Publisher:
 
     def key_figures(self) -> pd.DataFrame:
         """The key figures recorded so far (columns id, chapter, year, value, unit, label)."""
-        return pd.DataFrame(list(self._key_figures.values()), columns=KEY_FIGURE_COLUMNS)
+        return pd.DataFrame(list(self._key_figures.values()), columns=KEY_FIGURE_COLUMNS)[KEY_FIGURE_COLUMNS]
 
     def _write_key_figures(self) -> None:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=KEY_FIGURE_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=[*KEY_FIGURE_COLUMNS, "numerator"], lineterminator="\n")
         writer.writeheader()
         writer.writerows(self._key_figures.values())
         _atomic_write(self.key_figures_path, buf.getvalue().encode("utf-8"))
@@ -591,3 +601,26 @@ class Publisher:
     def text(self, markdown: str) -> None:
         """Show computed prose (Markdown) as the cell's output."""
         display(Markdown(markdown))
+
+    @staticmethod
+    def count(n: float) -> str:
+        """A count for the prose, with the same disclosure control as tables: 1–4 → "färre än 5"."""
+        if is_small(n):
+            return f"färre än {MIN_CELL}"
+        return fmt.num(n, 0)
+
+    @staticmethod
+    def share(k: float, n: float, decimals: int = 1) -> str:
+        """``k`` of ``n`` as a percentage for the prose; hidden ("x") if ``k`` is a small count."""
+        if is_small(k) or not n:
+            return HIDDEN
+        return fmt.pct(100 * k / n, decimals)
+
+
+def is_small(n: Any) -> bool:
+    """True for a count that disclosure control suppresses (1 ≤ n < MIN_CELL)."""
+    try:
+        v = float(n)
+    except (TypeError, ValueError):
+        return False
+    return 0 < v < MIN_CELL
