@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from helpers import __version__
-from helpers.build import chapter_notebooks
+from helpers.build import chapter_notebooks, chapter_title
 from helpers.config import PATHS
 from helpers.render.builtin import PDF_NAME
 
@@ -29,12 +29,7 @@ pytestmark = pytest.mark.slow
 
 
 def chapter_titles() -> list[str]:
-    titles = []
-    for nb_path in chapter_notebooks():
-        nb = nbformat.read(nb_path, as_version=4)
-        first = next(c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# "))
-        titles.append(re.sub(r"\s*\{[^}]*\}\s*$", "", first.splitlines()[0][2:]).strip())
-    return titles
+    return [chapter_title(nb) for nb in chapter_notebooks()]
 
 
 def pdf_text(pdf: Path) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from helpers.config import PATHS
+from helpers.config import PATHS, YEARS_DEMO
 
 PUBLISHED = PATHS.shared_reference / "published_figures.csv"
 
@@ -138,5 +138,5 @@ def test_the_chapter_runs_for_every_demo_year(year, tmp_path):
     kf = pd.read_csv(out / "key_figures_inflode.csv").set_index("id")
     assert kf.loc["inflow_aktualiseringar_total", "year"] == year
     text = (out / "01_inflode.ipynb").read_text(encoding="utf-8")
-    compared = ", ".join(str(y) for y in range(max(2018, year - 2), year))  # demo data start 2018
+    compared = ", ".join(str(y) for y in range(max(YEARS_DEMO[0], year - 2), year))
     assert f"Kapitlet avser **{year}** och jämför med {compared}." in text

@@ -47,6 +47,7 @@ import yaml
 
 from . import __version__, fmt, ingest
 from .config import PATHS
+from .provenance import git_info, hash_files, swap_dir
 from .publish import KEY_FIGURE_COLUMNS, MIN_CELL
 
 #: Project files copied into the staged Quarto project (besides the chapter notebooks).
@@ -87,32 +88,11 @@ class BuildResult:
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def _hash_files(paths: list[Path], h: Any | None = None) -> Any:
-    h = h or hashlib.sha256()
-    for p in sorted(paths):
-        h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h
-
-
 def helpers_code_hash() -> str:
     """Hash of the helper package code and data that the chapters import (not the renderers)."""
     src = Path(__file__).parent
-    files = [p for p in src.rglob("*") if p.is_file() and p.suffix in {".py", ".csv", ".yaml"}
-             and "render" not in p.relative_to(src).parts and "__pycache__" not in p.parts]
-    return _hash_files(files).hexdigest()[:16]
-
-
-def git_info() -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            p = subprocess.run(["git", *args], cwd=PATHS.root, capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return p.stdout.strip() if p.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "short": commit[:7] if commit else "okänd", "dirty": bool(status)}
+    return hash_files(p for p in src.rglob("*") if p.is_file() and p.suffix in {".py", ".csv", ".yaml"}
+                      and "render" not in p.relative_to(src).parts and "__pycache__" not in p.parts)
 
 
 def package_versions() -> dict[str, str]:
@@ -171,9 +151,10 @@ def ensure_data(log: Log = print) -> dict[str, Any]:
     return ingest.manifest()
 
 
-def available_years(processed_dir: Path | None = None) -> list[int]:
-    akt = ingest.load("aktualiseringar", processed_dir)
-    return sorted(int(y) for y in akt["ar"].unique())
+def available_years(data_manifest: dict[str, Any]) -> list[int]:
+    """The years of the aktualiseringar extracts, as recorded in the data manifest."""
+    return sorted({int(i["year"]) for i in data_manifest.get("inputs", {}).values()
+                   if i.get("extract") == "aktualiseringar" and i.get("year") is not None})
 
 
 # --- 2. chapters --------------------------------------------------------------------------------
@@ -457,21 +438,6 @@ def render_builtin(stage: Path, info: dict[str, Any]) -> tuple[Path, str]:
 # --- 5. publish ---------------------------------------------------------------------------------
 
 
-def _swap_dir(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` with renames (same file system), never leaving it half-written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}-old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    try:
-        new.rename(target)
-    except OSError:
-        if old.exists():
-            old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def publish_copy(book: Path, year: int, info: dict[str, Any], log: Log) -> Path | None:
     """Keep the rendered report in ``_publish/<year>/<version>/`` and refresh the index page."""
     label = info["version"] + ("-dev" if info["dirty"] else "")
@@ -487,7 +453,7 @@ def publish_copy(book: Path, year: int, info: dict[str, Any], log: Log) -> Path 
     PATHS.publish.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".publish-", dir=PATHS.publish))
     shutil.copytree(book, tmp / "book")
-    _swap_dir(tmp / "book", dest)
+    swap_dir(tmp / "book", dest)
     shutil.rmtree(tmp, ignore_errors=True)
     write_publish_index()
     return dest
@@ -552,7 +518,7 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     which = choose_renderer(renderer)
     data_manifest = ensure_data(log)
     timings["data"] = time.perf_counter() - t0
-    years = available_years()
+    years = available_years(data_manifest)
     if year not in years:
         raise BuildError(f"Rapportåret {year} finns inte i data (tillgängliga år: {', '.join(map(str, years))}).")
 
@@ -566,7 +532,7 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     note, description = _data_note(synthetic)
     info = {"year": year, "version": __version__, "date": dt.date.today().isoformat(),
             "commit": git["commit"], "commit_short": git["short"], "dirty": git["dirty"],
-            "fingerprint": ingest.fingerprint(), "synthetic": synthetic,
+            "fingerprint": ingest.fingerprint(data_manifest=data_manifest), "synthetic": synthetic,
             "data_note": note, "data_description": description}
 
     build_dir = PATHS.build_year(year)
@@ -609,9 +575,9 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         final_stage = build_dir / "book"
         book_tmp = Path(tempfile.mkdtemp(prefix=".book-", dir=PATHS.root))
         shutil.move(str(out), str(book_tmp / "_book"))
-        _swap_dir(book_tmp / "_book", PATHS.book)
+        swap_dir(book_tmp / "_book", PATHS.book)
         shutil.rmtree(book_tmp, ignore_errors=True)
-        _swap_dir(stage, final_stage)
+        swap_dir(stage, final_stage)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

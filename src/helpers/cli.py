@@ -9,12 +9,11 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 
 from . import __version__
-from .config import DEFAULT_YEAR, PATHS
+from .config import DEFAULT_YEAR
 
 
 def _render_args(p: argparse.ArgumentParser) -> None:
@@ -53,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
                          use_cache=not args.no_cache, publish=not args.no_publish)
             return 0
         if args.command == "bench":
-            shutil.rmtree(PATHS.build_year(args.year) / "cache", ignore_errors=True)
             times = {}
             for label, cache in (("kall", False), ("varm", True)):
                 t = time.perf_counter()

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -31,6 +30,7 @@ import pandas as pd
 from . import __version__, codes, pnr
 from .config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
 from .contract import EXTRACTS, Column, Extract, Sheet
+from .provenance import git_info, hash_files, swap_dir
 
 MAX_REPORTED = 20
 EXIT_BAD_INPUT = 2
@@ -304,23 +304,13 @@ def ingest_code_hash() -> str:
     """Hash of the code and code lists that shape ``data/processed`` (ingest, contract, pnr, codes)."""
     here = Path(__file__).parent
     files = [here / n for n in ("ingest.py", "contract.py", "pnr.py", "codes.py")]
-    files += sorted((here / "codelists").glob("*.csv"))
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:16]
+    return hash_files([*files, *(here / "codelists").glob("*.csv")])
 
 
 def code_version() -> dict[str, object]:
-    info: dict[str, object] = {"helpers": __version__, "ingest_sha256": ingest_code_hash()}
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PATHS.root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=PATHS.root, capture_output=True, text=True, timeout=10)
-        info["commit"] = commit.stdout.strip() or None
-        info["src_dirty"] = bool(dirty.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        info["commit"] = None
-    return info
+    git = git_info("src")
+    return {"helpers": __version__, "ingest_sha256": ingest_code_hash(),
+            "commit": git["commit"], "src_dirty": git["dirty"]}
 
 
 #: ``dc:creator`` that :mod:`helpers.synth.generate` writes into every synthetic workbook.
@@ -410,7 +400,7 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
             for keep in processed_dir.iterdir():
                 if keep.is_file() and not _owned(keep):
                     shutil.copy2(keep, staging / keep.name)
-        _swap(staging, processed_dir)
+        swap_dir(staging, processed_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -421,18 +411,6 @@ def _owned(path: Path) -> bool:
     """Files in ``data/processed`` that ingest writes (and replaces); others, such as
     ``README.md``, are carried over unchanged."""
     return path.suffix == ".parquet" or path.name == "manifest.json"
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with two renames (the old one is removed afterwards)."""
-    old = target.with_name(f".{target.name}-old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def load(table: str, processed_dir: Path | None = None) -> pd.DataFrame:
@@ -452,11 +430,10 @@ def manifest(processed_dir: Path | None = None) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def fingerprint(processed_dir: Path | None = None) -> str:
+def fingerprint(processed_dir: Path | None = None, data_manifest: dict | None = None) -> str:
     """A short fingerprint of the input data (from the manifest's input hashes)."""
-    processed_dir = Path(processed_dir or PATHS.processed)
-    manifest = json.loads((processed_dir / "manifest.json").read_text())
-    joined = "".join(f"{k}:{v['sha256']}" for k, v in sorted(manifest["inputs"].items()))
+    inputs = (data_manifest or manifest(processed_dir))["inputs"]
+    joined = "".join(f"{k}:{v['sha256']}" for k, v in sorted(inputs.items()))
     return hashlib.sha256(joined.encode()).hexdigest()[:12]
 
 

@@ -90,7 +90,7 @@ def _mark_appendix(md: str) -> str:
     return _H1_RE.sub(mark, md)
 
 
-def _part_to_markdown(path: Path, stage: Path, work: Path, variables: dict[str, Any]) -> str:
+def _part_to_markdown(path: Path, work: Path, variables: dict[str, Any]) -> str:
     if path.suffix == ".ipynb":
         md = notebook_to_markdown(path, work / "media", "media")
         return expand_shortcodes(md, path.parent, variables)
@@ -132,9 +132,9 @@ def render(stage: Path, out_dir: Path, *, synthetic: bool, footer_note: str = ""
     chapters, appendices = book_parts(config)
     pieces = []
     for rel in chapters:
-        pieces.append(_part_to_markdown(stage / rel, stage, work, variables))
+        pieces.append(_part_to_markdown(stage / rel, work, variables))
     for rel in appendices:
-        pieces.append(_mark_appendix(_part_to_markdown(stage / rel, stage, work, variables)))
+        pieces.append(_mark_appendix(_part_to_markdown(stage / rel, work, variables)))
 
     crossref = config.get("crossref", {})
     meta = {
