@@ -178,3 +178,28 @@ def test_count_model_input_handling():
         stats.fit_monthly_counts(pd.concat([df, df.head(1)]), count_col="antal", date_col="manad")
     with pytest.raises(ValueError, match="för få"):
         stats.fit_monthly_counts(df.head(14), count_col="antal", date_col="manad")
+
+
+def _monthly(levels_per_year, seed=1):
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2018-01-01", periods=12 * len(levels_per_year), freq="MS")
+    return pd.DataFrame({"month": months, "n": rng.poisson(np.repeat(levels_per_year, 12))})
+
+
+def test_check_trend_rejects_a_constant_trend_when_years_jump():
+    chk = stats.check_trend(_monthly([300, 300, 420, 420, 300]))
+    assert chk.testable and chk.df == 3
+    assert not chk.fits and chk.pvalue < 0.001 and chk.aic_years < chk.aic_trend
+
+
+def test_check_trend_accepts_a_steady_trend():
+    rng = np.random.default_rng(2)
+    months = pd.date_range("2018-01-01", periods=60, freq="MS")
+    df = pd.DataFrame({"month": months, "n": rng.poisson(300 * 1.05 ** (np.arange(60) / 12))})
+    chk = stats.check_trend(df)
+    assert chk.testable and chk.fits and chk.pvalue >= 0.05
+
+
+def test_check_trend_needs_three_years():
+    chk = stats.check_trend(_monthly([300, 320]))
+    assert not chk.testable and not chk.fits

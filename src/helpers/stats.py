@@ -374,3 +374,87 @@ def fit_monthly_counts(
         n_obs=len(d),
         results=results,
     )
+
+
+# --- Does a constant trend describe the years? --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendCheck:
+    """Result of :func:`check_trend`: is one constant yearly rate a fair summary of the series?
+
+    Attributes:
+        n_years: calendar years in the series.
+        testable: False when there are fewer than three years (a straight line through two
+            yearly levels always fits, so there is nothing to test).
+        statistic, df, pvalue: likelihood-ratio test of the constant-trend model (trend + month)
+            against the model with one level per year (year + month), which nests it.
+        fits: True when the test does not reject the constant trend at ``alpha``
+            (``pvalue >= alpha``); False when it does or when the check is not testable.
+        aic_trend, aic_years: AIC of the two models.
+        family: ``"poisson"`` or ``"negative_binomial"``; the family of :func:`fit_monthly_counts`
+            on the same series, so that overdispersion does not make every trend look misfitting.
+    """
+
+    n_years: int
+    testable: bool
+    statistic: float
+    df: int
+    pvalue: float
+    fits: bool
+    aic_trend: float
+    aic_years: float
+    family: str
+
+
+def check_trend(
+    df: pd.DataFrame, count_col: str = "n", date_col: str = "month", alpha: float = 0.05
+) -> TrendCheck:
+    """Test whether a constant yearly trend describes a monthly series (see :class:`TrendCheck`).
+
+    Both models have month-of-year effects. With overdispersion (Pearson χ²/df of the Poisson
+    year model above :data:`OVERDISPERSION_THRESHOLD`) both are fitted as negative binomial
+    (NB2) models and compared by their likelihoods; otherwise as Poisson GLMs. The year model has
+    ``n_years − 2`` more parameters than the trend model, the degrees of freedom of the test.
+    """
+    import statsmodels.api as sm
+
+    d = df[[date_col, count_col]].copy()
+    d[date_col] = pd.to_datetime(d[date_col]).dt.to_period("M").dt.to_timestamp()
+    d = d.sort_values(date_col).reset_index(drop=True)
+    years = d[date_col].dt.year
+    n_years = int(years.nunique())
+    nan = float("nan")
+    if n_years < 3:
+        return TrendCheck(n_years, False, nan, 0, nan, False, nan, nan, "")
+    X_trend, _ = _design(d[date_col])
+    X_years = X_trend.drop(columns="trend")
+    for y in sorted(years.unique())[1:]:
+        X_years[f"y{int(y)}"] = (years == y).astype(float)
+    y_obs = d[count_col].astype(float)
+
+    pois_years = sm.GLM(y_obs, X_years, family=sm.families.Poisson()).fit()
+    overdispersed = pois_years.pearson_chi2 / pois_years.df_resid > OVERDISPERSION_THRESHOLD
+    if overdispersed:
+
+        def fit(X: pd.DataFrame) -> tuple[float, float]:
+            start = np.append(sm.GLM(y_obs, X, family=sm.families.Poisson()).fit().params.to_numpy(), 0.05)
+            m = sm.NegativeBinomial(y_obs, X, loglike_method="nb2")
+            r = m.fit(start_params=start, method="bfgs", maxiter=2000, disp=0)
+            r = m.fit(start_params=r.params.to_numpy(), method="newton", maxiter=100, disp=0)
+            return float(r.llf), float(r.aic)
+
+        family = "negative_binomial"
+    else:
+
+        def fit(X: pd.DataFrame) -> tuple[float, float]:
+            r = sm.GLM(y_obs, X, family=sm.families.Poisson()).fit()
+            return float(r.llf), float(r.aic)
+
+        family = "poisson"
+    llf_t, aic_t = fit(X_trend)
+    llf_y, aic_y = fit(X_years)
+    dof = n_years - 2
+    stat = max(0.0, 2 * (llf_y - llf_t))
+    p = float(sps.chi2.sf(stat, dof))
+    return TrendCheck(n_years, True, stat, dof, p, p >= alpha, aic_t, aic_y, family)
