@@ -1,9 +1,21 @@
 """Deterministic synthetic Treserva-shaped extracts for a Linköping-sized municipality, 2018–2022.
 
-The generator's only inputs are ``targets.yaml`` (counts and shares, calibrated against the
-published report) and its seed. Cells that the report publishes are filled by *quota* (exact
-counts); everything else is drawn at random from a seeded generator. Running it twice writes
-byte-identical workbooks (fixed workbook metadata and zip timestamps).
+The generator's only inputs are a targets file (counts and shares) and its seed. Cells that the
+report publishes are filled by *quota* (exact counts); everything else is drawn at random from a
+seeded generator. Running it twice writes byte-identical workbooks (fixed workbook metadata and
+zip timestamps).
+
+Scenarios and scale:
+
+* ``scenario="demo"`` (``targets.yaml``) is calibrated against the published report;
+* other scenarios are overlays ``targets_<name>.yaml`` (top-level keys replace the demo's), e.g.
+  ``kontrast``: a municipality that contradicts every data-dependent sentence of the chapter;
+* ``scale`` multiplies every volume (counts and population together, largest-remainder rounding
+  within each table) to model a smaller or larger municipality.
+
+Workbooks of any scenario other than the plain demo (``demo`` at scale 1) carry the scenario and
+scale in their ``cp:keywords`` (``scenario=kontrast; scale=0.06``) and ``dc:description``
+properties; the plain demo workbooks are byte-identical to earlier versions and carry neither.
 
 Personnummer are synthetic: valid format, date and Luhn check digit, with födelsenummer 980–989,
 the range of Skatteverket's published test personnummer, so that they never belong to real people.
@@ -13,9 +25,12 @@ Persons are not linked across years in the demo data.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import io
 import re
+import shutil
+import tempfile
 import zipfile
 from collections import defaultdict
 from importlib import resources
@@ -54,9 +69,33 @@ SERIALS_BOY = (981, 983, 985, 987, 989)
 FIXED_TIME = dt.datetime(2021, 6, 11, 0, 0, 0)
 
 
-def load_targets() -> dict:
-    with resources.files("helpers.synth").joinpath("targets.yaml").open(encoding="utf-8") as f:
+DEMO = "demo"
+
+
+def scenarios() -> list[str]:
+    """Names of the available scenarios: ``demo`` and every ``targets_<name>.yaml`` overlay."""
+    files = (f.name for f in resources.files("helpers.synth").iterdir())
+    return [DEMO, *sorted(m.group(1) for f in files if (m := re.fullmatch(r"targets_(\w+)\.yaml", f)))]
+
+
+def _read_yaml(name: str) -> dict:
+    with resources.files("helpers.synth").joinpath(name).open(encoding="utf-8") as f:
         return yaml.safe_load(f)
+
+
+def load_targets(scenario: str = DEMO, scale: float = 1.0) -> dict:
+    """The targets of ``scenario`` (the demo's with the overlay's top-level keys replacing them),
+    with every volume multiplied by ``scale``."""
+    if scenario not in scenarios():
+        raise ValueError(f"okänt scenario {scenario!r} (finns: {', '.join(scenarios())})")
+    if not scale > 0:
+        raise ValueError(f"skalan måste vara större än 0 (fick {scale})")
+    targets = _read_yaml("targets.yaml")
+    if scenario != DEMO:
+        targets.update(_read_yaml(f"targets_{scenario}.yaml"))
+    targets = scale_targets(targets, scale)
+    targets["scenario"], targets["scale"] = scenario, float(scale)
+    return targets
 
 
 def largest_remainder(total: int, weights: dict[str, float] | list[float]) -> list[int]:
@@ -67,6 +106,75 @@ def largest_remainder(total: int, weights: dict[str, float] | list[float]) -> li
     for i in np.argsort(-(raw - parts), kind="stable")[: total - parts.sum()]:
         parts[i] += 1
     return parts.tolist()
+
+
+def _scaled(total: float, scale: float) -> int:
+    return int(round(total * scale))
+
+
+def scale_targets(targets: dict, scale: float) -> dict:
+    """A copy of ``targets`` with every count multiplied by ``scale``.
+
+    Each table is rounded as a whole with :func:`largest_remainder` so that its parts add up to
+    its (rounded) total, and every cross-table constraint of the builder is kept: anmälan 0-17
+    equals its category cells, pinned ansökan codes and decisions fit their totals, decisions on
+    brottslighet never exceed the brottslighet anmälningar, the March quotas fit the year.
+    Shares (utsatt_share, utredning shares, seasonal weights …) are left as they are.
+    """
+    if scale == 1.0:
+        return targets
+    t = copy.deepcopy(targets)
+    for y, types in t["aktualiseringstyper"].items():
+        anm = t["anmalan_0_17"][y]
+        cells = [(ag, k) for ag in ("0-12", "13-17") for k in anm[ag]]
+        parts = largest_remainder(_scaled(sum(anm[ag][k] for ag, k in cells), scale), [anm[ag][k] for ag, k in cells])
+        for (ag, k), n in zip(cells, parts, strict=True):
+            anm[ag][k] = n
+        anm["n_13_17"] = sum(anm["13-17"].values())
+        n_anm = sum(parts)
+        others = [k for k in types if k != "Anmälan 0-17"]
+        rest = largest_remainder(max(_scaled(sum(types.values()), scale) - n_anm, 0), [types[k] for k in others])
+        new_types = {k: (n_anm if k == "Anmälan 0-17" else rest[others.index(k)]) for k in types}
+        n_ovrigt = anm["0-12"].get("ovrigt", 0) + anm["13-17"].get("ovrigt", 0)
+        t["ensamkommande_anmalan_0_17"][y] = min(_scaled(t["ensamkommande_anmalan_0_17"][y], scale), n_ovrigt)
+        fixed = t["ansokan_0_17_orsak"][y]
+        parts = largest_remainder(new_types["Ansökan 0-17"], [*fixed.values(), types["Ansökan 0-17"] - sum(fixed.values())])
+        t["ansokan_0_17_orsak"][y] = dict(zip(fixed, parts[:-1], strict=True))
+        q = t["anmalan_beslut"][y]
+        n_all = types["Anmälan 0-17"] + types["Anmälan 18-20"]
+        weights = [q["utredning"] - q["utredning_brott"], q["utredning_brott"], q["service"], q["annan_verksamhet"],
+                   q["kronologiska"], n_all - q["utredning"] - q["service"] - q["annan_verksamhet"] - q["kronologiska"]]
+        utr, brott, service, annan, krono, _tillfors = largest_remainder(n_anm + new_types["Anmälan 18-20"], weights)
+        n_brott = anm["0-12"].get("brottslighet", 0) + anm["13-17"].get("brottslighet", 0)
+        brott_kept = min(brott, n_brott)
+        t["anmalan_beslut"][y] = {"utredning": utr + brott, "utredning_brott": brott_kept, "service": service,
+                                  "annan_verksamhet": annan, "kronologiska": krono}
+        t["aktualiseringstyper"][y] = new_types
+        if y in t.get("mars", {}):
+            t["mars"][y] = _scale_march(t["mars"][y], anm, scale)
+    t["befolkning_0_17_2020"] = {a: max(1, _scaled(n, scale)) for a, n in t["befolkning_0_17_2020"].items()}
+    return t
+
+
+def _scale_march(m: dict, anm: dict, scale: float) -> dict:
+    """Scale one March sample; no category quota exceeds the year's (scaled) anmälningar 0-17."""
+    m = copy.deepcopy(m)
+    left = {k: anm["0-12"].get(k, 0) + anm["13-17"].get(k, 0) for k in set(anm["0-12"]) | set(anm["13-17"])}
+    for area in ("utsatt", "ovriga"):
+        spec = m[area]
+        kat = spec["kategori"]
+        parts = largest_remainder(_scaled(sum(kat.values()), scale), list(kat.values()))
+        spec["kategori"] = {k: min(n, left.get(k, 0)) for k, n in zip(kat, parts, strict=True)}
+        for k, n in spec["kategori"].items():
+            left[k] -= n
+        total = sum(spec["kategori"].values())
+        spec["n_18_20"] = min(_scaled(spec["n_18_20"], scale), total)
+        spec["brott_pojkar"] = min(_scaled(spec["brott_pojkar"], scale), spec["kategori"].get("brottslighet", 0))
+        rep = spec["anmalare"]
+        spec["anmalare"] = dict(zip(rep, largest_remainder(total, list(rep.values())), strict=True))
+    m["n_18_20"] = m["utsatt"]["n_18_20"] + m["ovriga"]["n_18_20"]
+    m["repeat_groups"] = {size: _scaled(n, scale) for size, n in m["repeat_groups"].items()}
+    return m
 
 
 class YearBuilder:
@@ -83,6 +191,8 @@ class YearBuilder:
         pop = targets["befolkning_0_17_2020"]
         self.ovriga = [a for a in areas["stadsdel"] if a not in self.utsatta]
         self.ovriga_w = np.array([pop[a] for a in self.ovriga], dtype=float)
+        if "omrade_vikt" in targets:  # relative rate per child by area (default: equal rates)
+            self.ovriga_w = self.ovriga_w * np.array([targets["omrade_vikt"].get(a, 1.0) for a in self.ovriga])
         self.utsatt_w = np.array([targets["utsatt_split"][a] for a in self.utsatta], dtype=float)
 
     # -- helpers -------------------------------------------------------------------------
@@ -127,7 +237,8 @@ class YearBuilder:
             self.add("Ansökan 0-17", "", None, self.pick(ANSOKAN_OTHER))
         for _ in range(types["Ansökan 18-20"]):
             self.add("Ansökan 18-20", "18-20", None, self.pick(ANSOKAN_18_20))
-        for kategori, n in zip(ANNAT_SATT_SHARES, largest_remainder(types["Annat sätt 0-17"], ANNAT_SATT_SHARES), strict=True):
+        annat = t.get("annat_satt_shares", ANNAT_SATT_SHARES)
+        for kategori, n in zip(annat, largest_remainder(types["Annat sätt 0-17"], annat), strict=True):
             for _ in range(n):
                 self.add("Annat sätt 0-17", "", kategori)
         for kategori, n in zip(t["anmalan_18_20_shares"], largest_remainder(types["Annat sätt 18-20"], t["anmalan_18_20_shares"]), strict=True):
@@ -163,6 +274,8 @@ class YearBuilder:
                     quota[r["kategori"]] -= 1
                     chosen.append(r)
             for kategori, n in quota.items():
+                if n == 0:
+                    continue
                 pool = [r for r in self.records if r["typ"] == "Anmälan 0-17" and r["month"] is None and r["kategori"] == kategori]
                 idx = self.rng.choice(len(pool), size=n, replace=False)
                 chosen.extend(pool[i] for i in sorted(idx))
@@ -179,6 +292,8 @@ class YearBuilder:
             # reporters by quota, police preferably on crime, school on school/behaviour problems
             rest = list(chosen)
             for reporter, n in spec["anmalare"].items():
+                if n == 0:
+                    continue
                 w = np.array([self._reporter_affinity(reporter, r["kategori"]) for r in rest])
                 idx = set(self.rng.choice(len(rest), size=n, replace=False, p=w / w.sum()).tolist())
                 for i in idx:
@@ -210,6 +325,8 @@ class YearBuilder:
         for size in sorted(sizes, reverse=True):
             for _ in range(sizes[size]):
                 keys = [k for k, v in strata.items() if len(v) >= size]
+                if not keys:  # a small (scaled) sample: no stratum holds a group this large
+                    break
                 w = np.array([len(strata[k]) for k in keys], dtype=float)
                 k = keys[int(self.rng.choice(len(keys), p=w / w.sum()))]
                 gid += 1
@@ -266,6 +383,8 @@ class YearBuilder:
                 r["anmalare"] = self.pick(REPORTER_WEIGHTS.get(r["kategori"], REPORTER_WEIGHTS["default"]))
 
     def _assign(self, pool: list[dict], n: int, decision: str, weight) -> list[dict]:
+        if n == 0:
+            return pool
         w = np.array([weight(r) for r in pool], dtype=float)
         idx = set(self.rng.choice(len(pool), size=n, replace=False, p=w / w.sum()).tolist())
         for i in idx:
@@ -356,7 +475,15 @@ def build_aktualiseringar(year: int, targets: dict) -> list[dict]:
 # ------------------------------------------------------------------------------------------
 
 
-def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]]) -> None:
+def scenario_keywords(targets: dict) -> str | None:
+    """``cp:keywords`` naming scenario and scale, or None for the plain demo (kept byte-identical)."""
+    scenario, scale = targets.get("scenario", DEMO), float(targets.get("scale", 1.0))
+    if scenario == DEMO and scale == 1.0:
+        return None
+    return f"scenario={scenario}; scale={scale:g}"
+
+
+def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]], keywords: str | None = None) -> None:
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, (headers, rows) in sheets.items():
@@ -374,6 +501,9 @@ def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]])
     wb.properties.creator = "genomlysning synthetic generator"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
+    if keywords:
+        wb.properties.keywords = keywords
+        wb.properties.description = f"Syntetiska data ({keywords.replace('; ', ', ')})"
     buf = io.BytesIO()
     wb.save(buf)
     # Re-pack with fixed timestamps so that the bytes depend only on the content.
@@ -400,7 +530,7 @@ def write_aktualiseringar(year: int, targets: dict, raw_dir: Path) -> Path:
     rows = [[r["id"], r["personnummer"], r["date"], r["typ"], r["kon"], r["alder"], r["orsakskod"],
              r["anmalare"], r["stadsdel"], r["beslut"]] for r in records]
     path = raw_dir / AKTUALISERINGAR.filename(year)
-    _write_workbook(path, {sheet.name: (headers, rows)})
+    _write_workbook(path, {sheet.name: (headers, rows)}, scenario_keywords(targets))
     return path
 
 
@@ -416,15 +546,16 @@ def write_struktur(year: int, targets: dict, raw_dir: Path) -> Path:
             rows.append([area, agegroup, int(round(total * share))])
     sheet = STRUKTUR.sheets[0]
     path = raw_dir / STRUKTUR.filename(year)
-    _write_workbook(path, {sheet.name: ([c.header for c in sheet.columns], rows)})
+    _write_workbook(path, {sheet.name: ([c.header for c in sheet.columns], rows)}, scenario_keywords(targets))
     return path
 
 
-def main(raw_dir: Path | str | None = None, years: list[int] | None = None) -> list[Path]:
-    """Write the synthetic demo extracts into ``raw_dir`` (default ``data/raw``)."""
+def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
+         scenario: str = DEMO, scale: float = 1.0) -> list[Path]:
+    """Write the synthetic extracts of ``scenario`` at ``scale`` into ``raw_dir`` (default ``data/raw``)."""
     raw_dir = Path(raw_dir or PATHS.raw)
     raw_dir.mkdir(parents=True, exist_ok=True)
-    targets = load_targets()
+    targets = load_targets(scenario, scale)
     written = []
     for year in years or targets["years"]:
         written.append(write_aktualiseringar(year, targets, raw_dir))
@@ -432,11 +563,69 @@ def main(raw_dir: Path | str | None = None, years: list[int] | None = None) -> l
     return written
 
 
+class NotSyntheticError(Exception):
+    """``data/raw`` holds extracts that the generator did not write; they are never replaced."""
+
+
+def _extracts(raw_dir: Path) -> list[Path]:
+    return sorted(p for p in raw_dir.glob("*.xlsx") if not p.name.startswith((".", "~$")))
+
+
+def replace(raw_dir: Path | str | None = None, *, scenario: str = DEMO, scale: float = 1.0) -> list[Path]:
+    """Replace the synthetic extracts in ``raw_dir`` by those of ``scenario`` at ``scale``.
+
+    Refuses (:class:`NotSyntheticError`, nothing changed) if ``raw_dir`` holds any workbook that
+    the generator did not write. The new extracts are written to a staging folder first, so a
+    failure leaves ``raw_dir`` as it was.
+    """
+    from ..ingest import is_synthetic
+
+    raw_dir = Path(raw_dir or PATHS.raw)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    foreign = [p.name for p in _extracts(raw_dir) if not is_synthetic(p)]
+    if foreign:
+        raise NotSyntheticError(
+            f"{raw_dir} innehåller uttag som inte är syntetiska ({', '.join(foreign)}); de skrivs inte över. "
+            "Flytta dem eller använd en tom mapp för att skriva syntetiska data.")
+    load_targets(scenario, scale)  # fail early on a bad scenario or scale
+    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=raw_dir))
+    try:
+        main(staging, scenario=scenario, scale=scale)
+        for old in _extracts(raw_dir):
+            old.unlink()
+        written = []
+        for new in _extracts(staging):
+            written.append(new.replace(raw_dir / new.name))
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--scenario`` and ``--scale`` (shared by this module's CLI and ``genomlysning data``)."""
+    parser.add_argument("--scenario", choices=scenarios(), default=None,
+                        help="syntetiskt scenario: demo (kalibrerat mot rapporten) eller kontrast "
+                             "(en kommun som motsäger demodata); standard demo")
+    parser.add_argument("--scale", type=_positive, default=None,
+                        help="multiplicera alla volymer (ärenden och befolkning), t.ex. 0.06 för en liten kommun; standard 1")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"inte ett tal: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"skalan måste vara större än 0 (fick {text})")
+    return value
+
+
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Skriv syntetiska demoextrakt (Treserva-format) till data/raw.")
     parser.add_argument("--raw", type=Path, default=None, help="målmapp (standard: data/raw)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
-    for path in main(args.raw):
+    for path in main(args.raw, scenario=args.scenario or DEMO, scale=args.scale or 1.0):
         print(f"skrev {path}")
     return 0
 
