@@ -1,6 +1,7 @@
 """Command line: ``genomlysning <command>`` (installed by ``pip install -e .``).
 
 * ``genomlysning data`` writes the synthetic demo extracts if ``data/raw`` has none and ingests;
+  with ``--scenario``/``--scale`` it replaces the synthetic extracts (never real ones) first;
 * ``genomlysning ingest`` validates and ingests ``data/raw`` (exit 2 on bad input);
 * ``genomlysning render --year 2020`` builds the report (see :mod:`helpers.build`);
 * ``genomlysning bench --year 2020`` prints cold and warm render times.
@@ -12,7 +13,7 @@ import argparse
 import sys
 import time
 
-from . import __version__
+from . import __version__, synth
 from .config import DEFAULT_YEAR
 
 
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genomlysning", description="Genomlysning Barn och unga: data, kapitel och rapport.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("data", help="skriv demodata om data/raw saknar uttag, och läs in")
+    d = sub.add_parser("data", help="skriv demodata om data/raw saknar uttag, och läs in")
+    synth.add_arguments(d)
     sub.add_parser("ingest", help="validera och läs in data/raw till data/processed")
     r = sub.add_parser("render", help="bygg rapporten (HTML + PDF) för ett rapportår")
     _render_args(r)
@@ -41,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "data":
+            if args.scenario is not None or args.scale is not None:
+                from .synth import generate
+
+                try:
+                    print(generate.data_command(args.scenario, args.scale))
+                except generate.NotSyntheticError as e:
+                    print(f"fel: {e}", file=sys.stderr)
+                    return 1
             build.ensure_data()
             return 0
         if args.command == "ingest":

@@ -28,6 +28,7 @@ import argparse
 import copy
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -43,6 +44,7 @@ import yaml
 from .. import codes, pnr
 from ..config import PATHS
 from ..contract import AKTUALISERINGAR, STRUKTUR
+from . import DEMO, add_arguments, scenarios
 
 # Weights of BBIC orsakskoder within each report category (documented assumption).
 CODE_WEIGHTS: dict[str, dict[str, float]] = {
@@ -67,15 +69,6 @@ MONTHS = range(1, 13)
 SERIALS_GIRL = (980, 982, 984, 986, 988)
 SERIALS_BOY = (981, 983, 985, 987, 989)
 FIXED_TIME = dt.datetime(2021, 6, 11, 0, 0, 0)
-
-
-DEMO = "demo"
-
-
-def scenarios() -> list[str]:
-    """Names of the available scenarios: ``demo`` and every ``targets_<name>.yaml`` overlay."""
-    files = (f.name for f in resources.files("helpers.synth").iterdir())
-    return [DEMO, *sorted(m.group(1) for f in files if (m := re.fullmatch(r"targets_(\w+)\.yaml", f)))]
 
 
 def _read_yaml(name: str) -> dict:
@@ -564,7 +557,8 @@ def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
 
 
 class NotSyntheticError(Exception):
-    """``data/raw`` holds extracts that the generator did not write; they are never replaced."""
+    """``data/raw`` holds extracts that the generator did not write (or is a protected data folder);
+    nothing is replaced."""
 
 
 def _extracts(raw_dir: Path) -> list[Path]:
@@ -601,23 +595,23 @@ def replace(raw_dir: Path | str | None = None, *, scenario: str = DEMO, scale: f
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--scenario`` and ``--scale`` (shared by this module's CLI and ``genomlysning data``)."""
-    parser.add_argument("--scenario", choices=scenarios(), default=None,
-                        help="syntetiskt scenario: demo (kalibrerat mot rapporten) eller kontrast "
-                             "(en kommun som motsäger demodata); standard demo")
-    parser.add_argument("--scale", type=_positive, default=None,
-                        help="multiplicera alla volymer (ärenden och befolkning), t.ex. 0.06 för en liten kommun; standard 1")
+def data_command(scenario: str | None, scale: float | None) -> str | None:
+    """``genomlysning data --scenario … --scale …``: replace the synthetic extracts in ``data/raw``.
 
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text.replace(",", "."))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"inte ett tal: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"skalan måste vara större än 0 (fick {text})")
-    return value
+    Returns a Swedish message to print, or None if neither option was given (the plain command
+    then behaves as before: demo data only if ``data/raw`` holds no extracts). Raises
+    :class:`NotSyntheticError` if ``data/raw`` holds real extracts or if ``GENOMLYSNING_DATA_DIR``
+    points the raw data elsewhere.
+    """
+    if scenario is None and scale is None:
+        return None
+    if os.environ.get("GENOMLYSNING_DATA_DIR"):
+        raise NotSyntheticError("GENOMLYSNING_DATA_DIR är satt: --scenario och --scale skriver bara syntetiska "
+                                "data till projektets data/raw. Ta bort variabeln för att använda dem.")
+    scenario, scale = scenario or DEMO, scale or 1.0
+    written = replace(PATHS.raw, scenario=scenario, scale=scale)
+    scale_text = f"{scale:g}".replace(".", ",")
+    return f"Syntetiska data (scenario {scenario}, skala {scale_text}) skrivna till {PATHS.raw}: {len(written)} filer"
 
 
 def cli(argv: list[str] | None = None) -> int:
