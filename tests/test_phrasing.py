@@ -401,9 +401,12 @@ def test_claim_log_round_trip(tmp_path):
     assert c is log.claims[0]
     log.add(ph.compare_shares(None, 1, 1, 1, subject="andelen", **YEARS))
     log.add(ph.rank(AREAS))
+    log.add(ph.compare_counts(12, 0, subject="antalet", **YEARS))  # infinite change
     path = log.to_json(tmp_path / "sub" / "claims.json")
+    assert "Infinity" not in path.read_text(encoding="utf-8")
     back = ph.ClaimLog.read(path)
-    assert back.chapter == "inflode" and len(back) == 3
+    assert back.chapter == "inflode" and len(back) == 4
+    assert back.claims[3].values["change_pct"] is None
     assert [x.text for x in back] == [x.text for x in log]
     assert back.claims[0] == log.claims[0]
     with pytest.raises(TypeError):

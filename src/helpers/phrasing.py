@@ -149,12 +149,18 @@ class ClaimLog:
         return len(self.claims)
 
     def to_json(self, path: str | Path) -> Path:
-        """Write ``{"chapter": …, "claims": [...]}`` as UTF-8 JSON; returns the path."""
+        """Write ``{"chapter": …, "claims": [...]}`` as UTF-8 JSON; returns the path.
+
+        Strict JSON: infinite and NaN numbers (a change from 0, a missing interval) become ``null``.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"chapter": self.chapter, "claims": [c.to_dict() for c in self.claims]}
+        payload = {"chapter": self.chapter, "claims": [_finite(c.to_dict()) for c in self.claims]}
         path.write_text(
-            json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default) + "\n",
+            json.dumps(
+                payload, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False
+            )
+            + "\n",
             encoding="utf-8",
         )
         return path
@@ -164,6 +170,18 @@ class ClaimLog:
         """Read a log written by :meth:`to_json`."""
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(payload.get("chapter", ""), (Claim.from_dict(c) for c in payload["claims"]))
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalars
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def _json_default(x: Any) -> Any:
@@ -363,9 +381,9 @@ def compare_shares(
 ) -> Claim:
     """Compare the share ``k1/n1`` (``year1``) with ``k0/n0`` (``year0``).
 
-    ``"andelen … ökade från 12,3 % år 2019 till 15,0 % år 2020 (+2,7 procentenheter; p = 0,012)"``
+    ``"andelen … ökade från 12,3 % år 2019 till 15,0 % år 2020 (+2,7 procentenheter; p = 0,013)"``
     when the two-proportion z test is significant at ``alpha``; otherwise ``"andelen … var 12,4 %
-    år 2020 mot 12,3 % år 2019, en skillnad inom den slumpmässiga variationen (p = 0,850)"``.
+    år 2020 mot 12,3 % år 2019, en skillnad inom den slumpmässiga variationen (p = 0,946)"``.
     A significant difference smaller than ``min_pp`` percentage points, or one that does not show
     after rounding, "förändrades bara marginellt". The difference in percentage points is computed
     from the unrounded shares. Any ``None`` → hidden; ``n = 0`` → "kan inte jämföras".
@@ -466,7 +484,7 @@ def compare_counts(
 
     Plain counts: ``"antalet anmälningar ökade från 1 704 år 2019 till 1 890 år 2020, en ökning
     med 11 % (p < 0,001)"``; not significant: ``"antalet … var 1 720 år 2020 mot 1 704 år 2019,
-    en skillnad inom den slumpmässiga variationen (p = 0,786)"``. With ``exposure1``/``exposure0``
+    en skillnad inom den slumpmässiga variationen (p = 0,798)"``. With ``exposure1``/``exposure0``
     the rates ``per`` ``unit`` are compared instead ("… från 41,2 till 45,8 per 1 000 barn …").
     ``unit`` should name the exposure with a no-break space in the number, as the default does.
     """
