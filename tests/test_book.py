@@ -11,7 +11,7 @@ import nbformat
 import pytest
 import yaml
 
-from helpers.build import chapter_notebooks, key_figures_markdown, protect_key_figures
+from helpers.build import chapter_notebooks, key_figures_markdown, published_key_figures
 from helpers.config import PATHS
 from helpers.render import builtin
 from helpers.render.notebook import NotebookError, cell_options, notebook_to_markdown
@@ -171,20 +171,41 @@ def test_key_figures_markdown_uses_swedish_numbers():
     assert ": Nyckeltal i kapitlet Inflöde" in md
 
 
-def test_published_key_figures_suppress_small_counts():
+def test_published_key_figures_follow_the_chapters_status():
     import pandas as pd
 
     kf = pd.DataFrame([
-        {"id": "few", "chapter": "inflode", "year": 2018, "value": 2, "unit": "count", "label": "Få"},
-        {"id": "zero", "chapter": "inflode", "year": 2018, "value": 0, "unit": "count", "label": "Noll"},
-        {"id": "many", "chapter": "inflode", "year": 2018, "value": 5, "unit": "count", "label": "Fem"},
-        {"id": "pct", "chapter": "inflode", "year": 2018, "value": 2.5, "unit": "percent", "label": "Andel"},
+        {"id": "few", "chapter": "inflode", "year": 2018, "value": 2, "unit": "count", "label": "Få", "status": "<5"},
+        {"id": "zero", "chapter": "inflode", "year": 2018, "value": 0, "unit": "count", "label": "Noll", "status": ""},
+        {"id": "other", "chapter": "inflode", "year": 2018, "value": 7, "unit": "count", "label": "Sju", "status": "x"},
+        {"id": "pct", "chapter": "inflode", "year": 2018, "value": 31.25, "unit": "percent", "label": "Andel",
+         "status": ""},
         {"id": "pct_few", "chapter": "inflode", "year": 2018, "value": 0.6, "unit": "percent", "label": "Andel",
-         "numerator": 2},
+         "status": "x"},
     ])
-    prot = protect_key_figures(kf).set_index("id")["value"]
-    assert prot.isna().tolist() == [True, False, False, False, True]
-    assert list(protect_key_figures(kf).columns) == ["id", "chapter", "year", "value", "unit", "label"]
-    md = key_figures_markdown(protect_key_figures(kf))
-    assert "| `few` Få | 2018 | \\<5 | antal |" in md and "färre än 5, redovisas inte" in md
+    pub = published_key_figures(kf).set_index("id")
+    assert pub["value"].isna().tolist() == [True, False, True, False, True]
+    assert str(pub.loc["pct", "value"]) == "31.3"
+    assert pub.loc["few", "forklaring"] == "färre än 5"
+    md = key_figures_markdown(kf)
+    assert "| `few` Få | 2018 | \\<5 | antal |" in md and "färre än fem, redovisas inte" in md
+    assert "| `other` Sju | 2018 | x | antal |" in md and "| `pct_few` Andel | 2018 | x | procent |" in md
     assert "| `zero` Noll | 2018 | 0 | antal |" in md
+    assert "| `pct` Andel | 2018 | 31,3 | procent |" in md
+
+
+def test_the_about_appendix_only_describes():
+    about = (PATHS.root / "appendix" / "om-statistiken.qmd").read_text(encoding="utf-8")
+    assert about.startswith("# Om statistiken {#sec-om-statistiken}")
+    for include in ("_audit.md", "_data_info.md"):
+        assert f"{{{{< include {include} >}}}}" in about
+    for term in ("Aktualisering", "Kronologiska pärmen", "Service", "Utsatta områden", "Polismyndighetens",
+                 "strukturuttaget", "Treserva", "negativ binomialmodell", "linjärprogrammering", "`<5`",
+                 "färre än fem", "nämnaren är minst 20", "mars", "CHANGELOG.md", "report.publisher",
+                 "@socialstyrelsen_covid"):
+        assert term in about, term
+    appendices = CONFIG["book"]["appendices"]
+    assert appendices.index("appendix/om-statistiken.qmd") < appendices.index("appendix/referenser.qmd")
+    bib = (PATHS.root / "references.bib").read_text(encoding="utf-8")
+    for key in re.findall(r"@([a-z][\w-]+)", about):
+        assert f"{{{key}," in bib, key

@@ -1,32 +1,47 @@
-"""The build: raw extracts → processed data → executed chapters → staged book → rendered report.
+"""The build: raw extracts → processed data → executed chapters → audited, staged book → report.
 
 ``genomlysning render --year 2020`` (``make report``) runs :func:`render`:
 
 1. **Data.** Writes the synthetic demo extracts if ``data/raw`` holds none (and no other raw
    folder is configured), and ingests if the raw inputs or the ingest code changed.
 2. **Chapters.** Every ``.ipynb`` chapter listed in ``_quarto.yml`` is executed with papermill
-   and the year's parameters, in parallel where cores allow, into
+   and the year's parameters (``year``, ``processed_dir``, ``output_dir``, ``synthetic`` from the
+   data manifest, ``data_cutoff``), in parallel where cores allow, into
    ``_build/<year>/cache/<chapter>/``. A chapter whose notebook, parameters, helper code and
    processed data are unchanged since its last successful run is not executed again (content
    hash in ``hash.txt``). A failing chapter stops the build with the notebook, cell and error.
-3. **Stage.** A copy of the Quarto project (``_quarto.yml`` with the year's subtitle and date,
-   ``index.qmd``, appendices, ``references.bib``, assets) plus the executed notebooks, their
-   figure and table data, ``_variables.yml`` and the key-figure appendix is written to a fresh
-   temporary folder under ``_build/<year>/``.
-4. **Render** without executing anything: ``quarto render --no-execute`` when Quarto is on
+3. **Audit.** Disclosure control is proven for every chapter that wrote a
+   ``disclosure_<chapter>.json`` (:func:`audit_chapters`): the linear-programming audit of the
+   protected cells must pass, and every count that the chapter's figures and tables publish
+   must be listed in ``publications_<chapter>.json`` with the value of its protected cell. A
+   chapter in the current output format (key figures with a ``status`` column) without the
+   disclosure file stops the build.
+4. **Stage.** A copy of the Quarto project (``_quarto.yml`` with the data year, version,
+   publisher and release date, ``index.qmd``, appendices, ``references.bib``, assets) plus the
+   executed notebooks, their figure and table data, ``_variables.yml``, the landing-page
+   headlines, the key-figure appendix and the audit summary is written to a fresh temporary
+   folder under ``_build/<year>/``.
+5. **Render** without executing anything: ``quarto render --no-execute`` when Quarto is on
    PATH, otherwise the built-in pandoc + typst renderer (:mod:`helpers.render.builtin`).
-5. **Publish.** ``manifest.json`` and ``key_figures.csv`` are written beside the book; the new
-   book replaces ``_book/`` in one rename (a failure anywhere before leaves the previous
-   ``_book/`` as it was); a copy is kept in ``_publish/<year>/<version>/`` with an index page;
-   the figures are exported to ``figures/<year>/``.
+6. **Publish.** ``manifest.json``, ``key_figures.csv`` (machine-readable) and ``nyckeltal.csv``
+   (the same key figures for Swedish Excel) are written beside the book; the new book replaces
+   ``_book/`` in one rename (a failure anywhere before leaves the previous ``_book/`` as it
+   was); a copy is kept in ``_publish/<year>/<version>/`` with an index page; the figures are
+   exported to ``figures/<year>/``.
+
+Project settings that are not Quarto's (the municipality and the publishing unit) are read from
+``report.yml`` at the project root (:func:`report_settings`).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import html
+import io
 import json
+import math
 import os
 import platform
 import shutil
@@ -37,6 +52,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,7 +64,7 @@ import yaml
 from . import __version__, fmt, ingest
 from .config import PATHS
 from .provenance import git_info, hash_files, swap_dir
-from .publish import KEY_FIGURE_COLUMNS, MIN_CELL
+from .publish import MIN_CELL
 
 #: Project files copied into the staged Quarto project (besides the chapter notebooks).
 STAGED_FILES = ("_quarto.yml", "index.qmd", "references.bib")
@@ -189,12 +205,22 @@ def _failure(executed: Path, source: Path) -> str:
     return f"{source.relative_to(PATHS.root)}: körningen misslyckades"
 
 
+def chapter_parameters(year: int, data_manifest: dict[str, Any], data_cutoff: str = "") -> dict[str, Any]:
+    """The papermill parameters of every chapter (besides ``output_dir``, which is per run).
+
+    ``synthetic`` comes from the data manifest; ``data_cutoff`` is an ISO date, or ``""`` for
+    the end of the report year.
+    """
+    return {"year": year, "processed_dir": str(PATHS.processed),
+            "synthetic": bool(data_manifest.get("synthetic", False)), "data_cutoff": data_cutoff or ""}
+
+
 def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict[str, Any],
-                *, use_cache: bool = True) -> ChapterRun:
+                *, use_cache: bool = True, data_cutoff: str = "") -> ChapterRun:
     """Execute one chapter notebook with papermill (or reuse the cached run)."""
     name = notebook.stem
     target = cache_root / name
-    parameters = {"year": year, "processed_dir": str(PATHS.processed)}
+    parameters = chapter_parameters(year, data_manifest, data_cutoff)
     digest = chapter_hash(notebook, parameters, data_manifest)
     if use_cache and (target / "hash.txt").is_file() and (target / "hash.txt").read_text().strip() == digest:
         return ChapterRun(name, notebook, target, 0.0, True, parameters)
@@ -204,7 +230,8 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
     t = time.perf_counter()
     cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed),
            "-p", "year", str(year), "-p", "processed_dir", str(PATHS.processed),
-           "-p", "output_dir", str(work), "--cwd", str(work), "--no-progress-bar", "--log-level", "WARNING",
+           "-p", "output_dir", str(work), "-p", "synthetic", str(parameters["synthetic"]),
+           "-r", "data_cutoff", parameters["data_cutoff"], "--cwd", str(work), "--no-progress-bar", "--log-level", "WARNING",
            "--kernel", "python3"]  # the project's own Python (ipykernel in .venv), whatever the notebook says
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "Agg"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -226,7 +253,7 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
 
 
 def run_chapters(year: int, data_manifest: dict[str, Any], *, jobs: int | None = None,
-                 use_cache: bool = True, log: Log = print) -> list[ChapterRun]:
+                 use_cache: bool = True, data_cutoff: str = "", log: Log = print) -> list[ChapterRun]:
     notebooks = chapter_notebooks()
     cache_root = PATHS.build_year(year) / "cache"
     jobs = max(1, min(jobs or (os.cpu_count() or 1), len(notebooks)))
@@ -234,7 +261,8 @@ def run_chapters(year: int, data_manifest: dict[str, Any], *, jobs: int | None =
     results: dict[Path, ChapterRun] = {}
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_chapter, nb, year, cache_root, data_manifest, use_cache=use_cache): nb
+        futures = {pool.submit(run_chapter, nb, year, cache_root, data_manifest, use_cache=use_cache,
+                               data_cutoff=data_cutoff): nb
                    for nb in notebooks}
         for fut, nb in futures.items():
             try:
@@ -250,40 +278,407 @@ def run_chapters(year: int, data_manifest: dict[str, Any], *, jobs: int | None =
     return [results[nb] for nb in notebooks]
 
 
-# --- 3. stage -----------------------------------------------------------------------------------
+# --- 3. audit -----------------------------------------------------------------------------------
+
+#: Columns of a figure or table CSV that say why a value is not shown.
+REASON_COLUMNS = ("status", "förklaring", "forklaring")
+_HIDDEN_TEXTS = {"", f"<{MIN_CELL}", "x"}
+_PUBLISHED_STATUSES = {"", "published", "publicerad", "none", "nan"}
+
+
+def load_protected(path: Path) -> Any:
+    """The protected cells of one chapter, as written by ``helpers.disclosure.Protected.to_json``."""
+    from .disclosure import Protected
+
+    return Protected.from_json(path)
+
+
+def _chapter_keys(output: Path) -> list[str]:
+    keys = set()
+    for prefix, pattern in (("key_figures_", "key_figures_*.csv"), ("disclosure_", "disclosure_*.json"),
+                            ("publications_", "publications_*.json")):
+        keys |= {f.stem.removeprefix(prefix) for f in output.glob(pattern)}
+    return sorted(keys)
+
+
+def _has_status_column(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    return "status" in header
+
+
+def _num(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return fmt.num(v, 0 if v == int(v) else 2) if math.isfinite(v) else str(x)
+
+
+def _is_published_status(status: Any) -> bool:
+    return status is None or str(status).strip().lower() in _PUBLISHED_STATUSES
+
+
+#: How the audit's statuses are shown in messages.
+_STATUS_MARKS = {"primary": f"<{MIN_CELL}", "secondary": "x", "derived": "härledd grupp"}
+
+
+def _mark(status: Any) -> str:
+    return _STATUS_MARKS.get(str(status), str(status))
+
+
+def _audit_failure(where: str, audit: Any) -> str:
+    """Swedish message naming the hidden cell(s) whose interval is too narrow."""
+    threshold = getattr(audit, "threshold", None)
+    lines = [f"Röjandekontrollen underkänner {where}: en dold uppgift kan räknas fram för snävt "
+             "ur det som publiceras."]
+    iv = getattr(audit, "intervals", None)
+    if isinstance(iv, pd.DataFrame) and not iv.empty and {"cell", "lo", "hi", "width"} <= set(iv.columns):
+        hidden = iv[~iv["status"].map(_is_published_status)] if "status" in iv.columns else iv
+        bad = hidden[hidden["width"] < threshold] if threshold is not None else hidden.nsmallest(1, "width")
+        if bad.empty:
+            bad = hidden.nsmallest(1, "width")
+        for _, r in bad.sort_values("width").head(5).iterrows():
+            status = f" ({_mark(r['status'])})" if "status" in r and not _is_published_status(r["status"]) else ""
+            lines.append(f"  uppgiften {r['cell']}{status} ligger i intervallet {_num(r['lo'])}–{_num(r['hi'])} "
+                         f"(bredd {_num(r['width'])}, kravet är minst {_num(threshold)})")
+        if len(bad) > 5:
+            lines.append(f"  … och {len(bad) - 5} uppgifter till")
+    else:
+        lines.append(f"  smalaste intervall {_num(getattr(audit, 'narrowest', None))}, "
+                     f"kravet är minst {_num(threshold)}")
+    return "\n".join(lines)
+
+
+def _cell_statuses(audit: Any) -> dict[str, Any]:
+    iv = getattr(audit, "intervals", None)
+    if isinstance(iv, pd.DataFrame) and {"cell", "status"} <= set(iv.columns):
+        return dict(zip(iv["cell"].astype(str), iv["status"], strict=True))
+    return {}
+
+
+def _published_value(protected: Any, statuses: dict[str, Any], cell: str) -> float | None:
+    """The value of ``cell`` as it may be published, or ``None`` where it is hidden."""
+    status = getattr(protected, "status", None)
+    try:
+        if callable(status):
+            st = status(cell)
+            if str(st) == "combination":  # a published linear combination of cells
+                return float(protected.combo_values[protected.combo_ids.index(cell)])
+            if not _is_published_status(st):
+                return None
+        elif cell in statuses and not _is_published_status(statuses[cell]):
+            return None
+        value = protected.value(cell)
+    except KeyError as e:
+        raise BuildError(f"okänd skyddad uppgift {cell!r} i publiceringslistan") from e
+    if value is None or fmt.is_missing(value):
+        return None
+    return float(value)
+
+
+def check_publications(output: Path, publications: Path, protected: Any, where: str,
+                       statuses: dict[str, Any] | None = None) -> int:
+    """Check every count the chapter published against its protected cell; return how many.
+
+    * the value at (row, column) of the artefact equals the protected cell's value; a hidden cell
+      is empty (or ``<5``/``x``) there, and a status or explanation column, if the file has one,
+      says why on that row (in the chapter's key-figure file the ``status`` column marks it);
+    * a figure or table column that any entry lists is a count column: every one of its rows must
+      be covered by an entry, so no count is published around the protection.
+    """
+    statuses = statuses or {}
+    try:
+        entries = json.loads(publications.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise BuildError(f"{where}: {publications.name} går inte att läsa ({e})") from e
+    frames: dict[str, pd.DataFrame] = {}
+    kinds: dict[str, str] = {}
+    covered: dict[tuple[str, str], set[int]] = {}
+    n = 0
+    root = output.resolve()
+    for entry in entries:
+        artefact, kind = str(entry.get("artefact", "")), str(entry.get("kind", ""))
+        path = (output / artefact).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise BuildError(f"{where}: {artefact} redovisas som publicerad men finns inte bland kapitlets filer")
+        if path.suffix.lower() != ".csv":
+            continue  # prose and images: their counts are checked through the CSV they come from
+        if artefact not in frames:
+            frames[artefact] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            kinds[artefact] = kind
+        df = frames[artefact]
+        is_key_figures = kind == "key_figure" or path.name.startswith("key_figures_")
+        for c in entry.get("cells", []):
+            row, column, cell = int(c["row"]), str(c["column"]), str(c["cell"])
+            place = f"{artefact}, rad {row + 1}, kolumnen {column!r}"
+            if column not in df.columns or not 0 <= row < len(df):
+                raise BuildError(f"{where}: {place} finns inte")
+            shown = df.at[row, column].strip()
+            expected = _published_value(protected, statuses, cell)
+            reasons = [df.at[row, rc].strip() for rc in REASON_COLUMNS if rc in df.columns]
+            if is_key_figures:
+                hidden_here = bool(df.at[row, "status"].strip()) if "status" in df.columns else False
+                if expected is None and not hidden_here:
+                    raise BuildError(f"{where}: {place} redovisar uppgiften {cell}, som ska döljas, "
+                                     "utan status")
+                if expected is not None and hidden_here:
+                    continue  # hidden although it could be shown: allowed, never a leak
+            elif expected is None:
+                if shown not in _HIDDEN_TEXTS:
+                    raise BuildError(f"{where}: {place} visar {shown!r}, men uppgiften {cell} ska döljas")
+                if reasons and not any(reasons):
+                    raise BuildError(f"{where}: {place} döljer uppgiften {cell} utan att säga varför "
+                                     f"(kolumnen {'/'.join(rc for rc in REASON_COLUMNS if rc in df.columns)} är tom)")
+            if expected is not None:
+                try:
+                    equal = math.isclose(float(shown.replace(",", ".")), expected, rel_tol=0, abs_tol=1e-9)
+                except ValueError:
+                    equal = False
+                if not equal:
+                    raise BuildError(f"{where}: {place} visar {shown!r}, men den skyddade uppgiften {cell} "
+                                     f"är {_num(expected)}")
+            covered.setdefault((artefact, column), set()).add(row)
+            n += 1
+    for (artefact, column), rows in covered.items():
+        if kinds[artefact] not in {"figure", "table"}:
+            continue
+        missing = sorted(set(range(len(frames[artefact]))) - rows)
+        if missing:
+            raise BuildError(f"{where}: {artefact}, kolumnen {column!r} publicerar antal på rad "
+                             f"{', '.join(str(m + 1) for m in missing[:10])} som inte gått igenom "
+                             "röjandekontrollen")
+    return n
+
+
+def _plain(x: Any) -> Any:
+    """JSON-safe scalars (numpy numbers → int/float, NaN → None)."""
+    if x is None:
+        return None
+    if isinstance(x, bool):
+        return x
+    if hasattr(x, "item"):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def audit_chapter(output: Path, chapter: str, year: int, *, label: str | None = None,
+                  loader: Callable[[Path], Any] | None = None) -> dict[str, Any] | None:
+    """Audit one chapter's disclosure control; its summary for the manifest, or ``None`` for a
+    chapter that writes no disclosure file (allowed only in the format without ``status``)."""
+    where = f"kapitlet {label or chapter}, år {year}"
+    disclosure = output / f"disclosure_{chapter}.json"
+    publications = output / f"publications_{chapter}.json"
+    if not disclosure.is_file():
+        if _has_status_column(output / f"key_figures_{chapter}.csv") or publications.is_file():
+            raise BuildError(f"Röjandekontrollen kan inte göras för {where}: {disclosure.name} saknas, "
+                             "så det går inte att visa att publicerade antal är skyddade.")
+        return None
+    try:
+        protected = (loader or load_protected)(disclosure)
+    except BuildError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any unreadable file stops the build with its name
+        raise BuildError(f"{where}: {disclosure.name} går inte att läsa ({type(e).__name__}: {e})") from e
+    t = time.perf_counter()
+    audit = protected.audit()
+    seconds = time.perf_counter() - t
+    if not audit.passed:
+        raise BuildError(_audit_failure(where, audit))
+    checked = (check_publications(output, publications, protected, where, _cell_statuses(audit))
+               if publications.is_file() else 0)
+    summary = dict(protected.summary())
+    narrowest = summary.get("narrowest_width", getattr(audit, "narrowest", None))
+    return {
+        "cells": _plain(summary.get("cells")),
+        "published": _plain(summary.get("published")),
+        "hidden_primary": _plain(summary.get("hidden_primary")),
+        "hidden_secondary": _plain(summary.get("hidden_secondary")),
+        "narrowest_width": _plain(narrowest),
+        "threshold": _plain(getattr(audit, "threshold", None)),
+        "audit_seconds": round(seconds, 3),
+        "publications_checked": checked,
+    }
+
+
+def audit_chapters(runs: list[ChapterRun], year: int, *, loader: Callable[[Path], Any] | None = None,
+                   log: Log = print) -> dict[str, dict[str, Any]]:
+    """Audit every chapter (:func:`audit_chapter`); ``{chapter: summary}`` for the manifest."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for chapter in _chapter_keys(r.output):
+            summary = audit_chapter(r.output, chapter, year, label=f"{chapter} ({r.source.name})", loader=loader)
+            if summary is not None:
+                out[chapter] = summary
+                log(f"  ✓ röjandekontroll {chapter}: {summary['cells']} uppgifter, smalaste intervall "
+                    f"{_num(summary['narrowest_width'])} (krav {_num(summary['threshold'])})")
+    return out
+
+
+def audit_markdown(disclosure: dict[str, dict[str, Any]], titles: dict[str, str] | None = None) -> str:
+    """``_audit.md`` for the appendix *Om statistiken*: the audit of this edition, per chapter."""
+    if not disclosure:
+        return ("För den här utgåvan finns ingen sammanställning av den automatiska granskningen. "
+                "Tabeller, diagram och text är ändå skyddade enligt reglerna ovan.\n")
+    lines = ["| Kapitel | Uppgifter | Dolda, färre än fem | Dolda för att skydda andra | "
+             "Smalaste intervall | Krav |",
+             "|:---|---:|---:|---:|---:|---:|"]
+    thresholds = set()
+    for chapter, s in disclosure.items():
+        thresholds.add(s.get("threshold"))
+        lines.append(f"| {(titles or {}).get(chapter, chapter)} | {_num(s.get('cells'))} | "
+                     f"{_num(s.get('hidden_primary'))} | {_num(s.get('hidden_secondary'))} | "
+                     f"{_num(s.get('narrowest_width')) if s.get('narrowest_width') is not None else '–'} | "
+                     f"{_num(s.get('threshold'))} |")
+    text = ("Granskningen godkände alla kapitel i den här utgåvan. Tabellen visar för varje kapitel hur "
+            "många uppgifter som granskades, hur många som döljs och det smalaste intervall som någon "
+            "dold uppgift kan ringas in till med hjälp av det som publiceras.")
+    if len(thresholds) == 1 and None not in thresholds:
+        (t,) = thresholds
+        text += (f" Kravet att bredden ska vara minst {_num(t)} betyder att varje dold uppgift har minst "
+                 f"{_num(float(t) + 1)} möjliga värden för den som försöker räkna fram den.")
+    text += "\n\n"
+    return text + "\n".join(lines) + "\n\n: Granskning av röjanderisken\n"
+
+
+# --- 4. stage ------------------------------------------------------------------------------------
+
+#: The columns every chapter's key-figure file has.
+KEY_FIGURE_COLUMNS = ["id", "chapter", "year", "value", "unit", "label"]
+#: Columns of the chapters' own key-figure files (unrounded ``value``, used by the reproduction test).
+CHAPTER_KEY_FIGURE_COLUMNS = [*KEY_FIGURE_COLUMNS, "status", "data_cutoff"]
+#: Columns of the published, machine-readable ``key_figures.csv`` (rounded as displayed).
+PUBLISHED_KEY_FIGURE_COLUMNS = [*KEY_FIGURE_COLUMNS, "status", "forklaring", "data_cutoff"]
+#: Column headers of ``nyckeltal.csv``, the same table for Swedish Excel.
+EXCEL_KEY_FIGURE_COLUMNS = {"id": "id", "chapter": "kapitel", "year": "år", "value": "värde",
+                            "unit": "enhet", "label": "beskrivning", "status": "status",
+                            "forklaring": "förklaring", "data_cutoff": "data_till_och_med"}
+#: Why a key figure is not published, by its status.
+STATUS_EXPLANATIONS = {"": "", f"<{MIN_CELL}": "färre än 5", "x": "döljs för att skydda en annan uppgift"}
+#: Decimals of each unit as displayed (and published): one rule for appendix, CSV files and prose.
+UNIT_DECIMALS = {"count": 0, "year": 0, "percent": 1, "per_1000": 1, "kr": 1, "percentage_points": 1,
+                 "ratio": 2}
+UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_1000": "per 1 000",
+               "kr": "kr", "percentage_points": "procentenheter", "year": "år"}
+
+
+def _is_small(n: Any) -> bool:
+    try:
+        v = float(n)
+    except (TypeError, ValueError):
+        return False
+    return 0 < v < MIN_CELL
+
+
+def _legacy_status(raw: pd.DataFrame) -> pd.Series:
+    """Status for a chapter file written before the ``status`` column existed (``numerator``)."""
+    small = (raw["unit"] == "count") & raw["value"].map(_is_small)
+    hidden = raw["numerator"].map(_is_small) if "numerator" in raw.columns else pd.Series(False, index=raw.index)
+    return pd.Series([f"<{MIN_CELL}" if s else "x" if h else "" for s, h in zip(small, hidden, strict=True)],
+                     index=raw.index)
+
+
+def read_key_figures(path: Path) -> pd.DataFrame:
+    """One chapter's ``key_figures_<chapter>.csv`` in the columns :data:`CHAPTER_KEY_FIGURE_COLUMNS`."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in KEY_FIGURE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise BuildError(f"{path.name}: kolumner saknas: {', '.join(missing)}")
+    out = raw.reindex(columns=CHAPTER_KEY_FIGURE_COLUMNS, fill_value="")
+    try:
+        out["value"] = pd.to_numeric(raw["value"], errors="raise").astype(float)
+        out["year"] = pd.to_numeric(raw["year"], errors="raise").astype(int)
+    except ValueError as e:
+        raise BuildError(f"{path.name}: ett värde eller år är inte ett tal ({e})") from e
+    if "status" not in raw.columns:
+        out["status"] = _legacy_status(out.assign(numerator=raw.get("numerator", "")))
+    out["status"] = out["status"].str.strip()
+    bad = sorted(set(out["status"]) - set(STATUS_EXPLANATIONS))
+    if bad:
+        raise BuildError(f"{path.name}: okänd status {bad} (tillåtna: tom, <{MIN_CELL}, x)")
+    # A share or rate is never shown as "<5 procent": a hidden non-count is "x".
+    out.loc[(out["status"] != "") & (out["unit"] != "count"), "status"] = "x"
+    for value in out["data_cutoff"]:
+        if value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError as e:
+                raise BuildError(f"{path.name}: data_cutoff {value!r} är inget datum (ÅÅÅÅ-MM-DD)") from e
+    return out
 
 
 def collect_key_figures(runs: list[ChapterRun]) -> pd.DataFrame:
-    frames = []
-    for r in runs:
-        for f in sorted(r.output.glob("key_figures_*.csv")):
-            frames.append(pd.read_csv(f))
-    cols = [*KEY_FIGURE_COLUMNS, "numerator"]
+    """All chapters' key figures (unrounded, with status), in book order."""
+    frames = [read_key_figures(f) for r in runs for f in sorted(r.output.glob("key_figures_*.csv"))]
     if not frames:
-        return pd.DataFrame(columns=cols)
-    kf = pd.concat(frames, ignore_index=True).reindex(columns=cols)
+        return pd.DataFrame(columns=CHAPTER_KEY_FIGURE_COLUMNS)
+    kf = pd.concat(frames, ignore_index=True)
     dup = kf[kf.duplicated("id", keep=False)]
     if not dup.empty:
         raise BuildError(f"Samma nyckeltals-id i flera kapitel: {sorted(set(dup['id']))}")
     return kf
 
 
-def protect_key_figures(kf: pd.DataFrame) -> pd.DataFrame:
-    """The key figures as published beside the report: counts 1–4, and shares whose numerator is
-    such a count, are suppressed (value empty), as in the figures and tables. The chapters' own
-    files under ``_build`` stay unsuppressed (the reproduction test compares those)."""
-    from .publish import is_small
-
-    out = kf.copy()
-    small = (out["unit"] == "count") & out["value"].map(is_small)
-    if "numerator" in out.columns:  # shares and rates computed from a small count
-        small |= pd.to_numeric(out["numerator"], errors="coerce").map(is_small)
-    out["value"] = out["value"].astype(float).where(~small)
-    return out[KEY_FIGURE_COLUMNS]
+def round_as_displayed(value: float, unit: str) -> Decimal:
+    """``value`` rounded half away from zero to the decimals of ``unit`` (:data:`UNIT_DECIMALS`),
+    on its shortest decimal representation, as :func:`helpers.fmt.num` displays it: 31.25 → 31.3."""
+    decimals = UNIT_DECIMALS.get(unit, 1)
+    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return abs(q) if q == 0 else q  # no "-0.0"
 
 
-UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_1000": "per 1 000",
-               "kr": "kr", "percentage_points": "procentenheter", "year": "år"}
+def published_key_figures(kf: pd.DataFrame) -> pd.DataFrame:
+    """The key figures as published: values rounded as displayed (``Decimal``), hidden values
+    ``None`` with their ``status`` (``<5`` or ``x``) and ``forklaring``. Columns
+    :data:`PUBLISHED_KEY_FIGURE_COLUMNS`. The chapters' own files under ``_build`` keep the
+    unrounded values."""
+    out = kf.reindex(columns=CHAPTER_KEY_FIGURE_COLUMNS).copy()
+    for col in ("status", "data_cutoff"):
+        out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str).str.strip()
+    out.loc[(out["status"] != "") & (out["unit"] != "count"), "status"] = "x"  # never "<5 procent"
+    out["year"] = out["year"].astype(int)
+    out["value"] = [None if status or v is None or v != v else round_as_displayed(v, unit)
+                    for v, unit, status in zip(out["value"], out["unit"], out["status"], strict=True)]
+    out["forklaring"] = out["status"].map(STATUS_EXPLANATIONS).fillna("")
+    return out[PUBLISHED_KEY_FIGURE_COLUMNS].reset_index(drop=True)
+
+
+def _decimal_text(value: Decimal | None, comma: bool = False) -> str:
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    return text.replace(".", ",") if comma else text
+
+
+def key_figures_csv(published: pd.DataFrame) -> bytes:
+    """``key_figures.csv``: machine-readable (UTF-8, comma separator, decimal point, English
+    column names), rounded as displayed, hidden values empty with status and explanation."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(PUBLISHED_KEY_FIGURE_COLUMNS)
+    for r in published.itertuples(index=False):
+        row = r._asdict()
+        row["value"] = _decimal_text(row["value"])
+        w.writerow([row[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS])
+    return buf.getvalue().encode("utf-8")
+
+
+def nyckeltal_csv(published: pd.DataFrame) -> bytes:
+    """``nyckeltal.csv``: the published key figures for Swedish Excel (UTF-8 with BOM, ``;`` as
+    separator, decimal comma, Swedish column names and units)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    w.writerow([EXCEL_KEY_FIGURE_COLUMNS[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS])
+    for r in published.itertuples(index=False):
+        row = r._asdict()
+        row["value"] = _decimal_text(row["value"], comma=True)
+        row["unit"] = UNIT_LABELS.get(row["unit"], row["unit"])
+        w.writerow([row[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def chapter_title(notebook: Path) -> str:
@@ -298,74 +693,202 @@ def chapter_title(notebook: Path) -> str:
 
 
 def key_figures_markdown(kf: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
-    """The appendix of key figures: one table per chapter, Swedish number format.
+    """The appendix of key figures: one table per chapter, rounded and shown as published.
 
-    ``titles`` maps the chapter key (``inflode``) to its title for the section headers. The
+    ``kf`` is the chapters' key figures (:func:`collect_key_figures`; rows without ``status``
+    count as published). ``titles`` maps the chapter key (``inflode``) to its title for the
+    section headers. A hidden value is shown as ``x`` or ``<5``, never with a unit after it. The
     relative column widths (the dashes of the separator line) keep the long ids readable in the PDF.
     """
     if kf.empty:
         return "*Inga nyckeltal.*\n"
+    pub = published_key_figures(kf)
 
     def value(row: pd.Series) -> str:
-        v = float(row["value"])
-        if v != v:  # suppressed by protect_key_figures
-            return f"\\<{MIN_CELL}"
+        if row["status"]:
+            return row["status"].replace("<", "\\<")
         if row["unit"] == "year":
-            return str(int(v))
-        if row["unit"] == "count":
-            return fmt.num(v, 0)
-        return fmt.num(v, 3 if row["unit"] == "ratio" else 1)
+            return str(int(row["value"]))
+        return fmt.num(row["value"], UNIT_DECIMALS.get(row["unit"], 1))
 
     out = []
-    for chapter, group in kf.groupby("chapter", sort=False):
+    for chapter, group in pub.groupby("chapter", sort=False):
         title = (titles or {}).get(chapter, chapter)
         out.append(f"## {title} {{.unnumbered}}\n")
         lines = ["| Nyckeltal | År | Värde | Enhet |",
                  "|:" + "-" * 68 + "|" + "-" * 6 + ":|" + "-" * 9 + ":|:" + "-" * 12 + "|"]
         for _, r in group.iterrows():
             label = str(r["label"]).replace("|", "\\|")
+            if r["data_cutoff"]:
+                label += f" (data till och med {r['data_cutoff']})"
             lines.append(f"| `{r['id']}` {label} | {int(r['year'])} | {value(r)} | "
                          f"{UNIT_LABELS.get(r['unit'], r['unit'])} |")
         out.append("\n".join(lines) + f"\n\n: Nyckeltal i kapitlet {title}\n")
-    if kf["value"].isna().any():
-        out.append(f"*\\<{MIN_CELL}: färre än {MIN_CELL}, redovisas inte.*\n")
+    notes = []
+    if (pub["status"] == f"<{MIN_CELL}").any():
+        notes.append(f"\\<{MIN_CELL}: färre än fem, redovisas inte")
+    if (pub["status"] == "x").any():
+        notes.append("x: döljs för att skydda en annan uppgift, eller en andel eller kvot som inte "
+                     "redovisas eftersom täljaren eller nämnaren döljs eller nämnaren är mindre än 20")
+    if notes:
+        out.append("*" + ". ".join(notes) + ".*\n")
     return "\n".join(out)
 
 
 def _data_note(synthetic: bool) -> tuple[str, str]:
     if synthetic:
         return ("Syntetiska demodata: inga verkliga barn eller ärenden.",
-                "Rapporten bygger på **syntetiska demodata**: påhittade ärenden som projektets "
-                "generator skriver i samma form som uttagen ur verksamhetssystemet Treserva, "
-                "kalibrerade så att kedjan återger siffrorna i Genomlysningen 2021. Inga uppgifter "
-                "gäller verkliga barn. Med kommunens egna uttag i `data/raw` byggs samma rapport på "
-                "verkliga data.")
+                "Rapporten bygger på **syntetiska demodata**: påhittade ärenden i samma form som "
+                "uttagen ur verksamhetssystemet Treserva, framtagna så att beräkningarna återger "
+                "siffrorna i Genomlysningen 2021. Inga uppgifter gäller verkliga barn. Med kommunens "
+                "egna uttag blir det samma rapport på verkliga data.")
     return ("Ärendedata ur Treserva, pseudonymiserade.",
             "Rapporten bygger på uttag ur verksamhetssystemet Treserva. Personnummer har ersatts "
             "med pseudonymer innan bearbetningen, och små tal redovisas inte.")
 
 
-def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[str, Any], stage: Path) -> None:
+#: Defaults of the project settings in ``report.yml``.
+REPORT_SETTINGS = {"publisher": "FoU-enheten, socialförvaltningen", "municipality": ""}
+
+
+def report_settings(root: Path | None = None) -> dict[str, str]:
+    """The report's own settings from ``report.yml`` at the project root (publisher and
+    municipality for the title page), with :data:`REPORT_SETTINGS` for what it leaves out."""
+    path = (root or PATHS.root) / "report.yml"
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise BuildError(f"report.yml går inte att läsa: {e}") from e
+        if not isinstance(data, dict):
+            raise BuildError("report.yml ska innehålla nycklar och värden (publisher, municipality)")
+    return {k: str(data.get(k) or default) for k, default in REPORT_SETTINGS.items()}
+
+
+def swedish_date(iso: str) -> str:
+    """``2020-12-31`` → ``31 december 2020``."""
+    d = dt.date.fromisoformat(iso)
+    return f"{d.day} {fmt.MONTHS_SV[d.month - 1]} {d.year}"
+
+
+def check_data_cutoff(year: int, data_cutoff: str | None) -> str:
+    """The cut-off as an ISO date string (``""`` for the end of the report year), checked."""
+    if not data_cutoff:
+        return ""
+    try:
+        d = dt.date.fromisoformat(str(data_cutoff))
+    except ValueError as e:
+        raise BuildError(f"Brytdatumet {data_cutoff!r} är inget datum (ÅÅÅÅ-MM-DD).") from e
+    if d < dt.date(year, 12, 31):
+        raise BuildError(f"Brytdatumet {d.isoformat()} ligger före slutet av rapportåret {year}.")
+    return d.isoformat()
+
+
+def cutoff_text(year: int, data_cutoff: str) -> str:
+    """How the report states its cut-off: the end of the report year unless a cut-off was set."""
+    if not data_cutoff or data_cutoff == f"{year}-12-31":
+        return f"{swedish_date(f'{year}-12-31')} (rapportårets slut)"
+    return f"{swedish_date(data_cutoff)} (brytdatum valt för den här utgåvan)"
+
+
+def chapter_titles(runs: list[ChapterRun]) -> dict[str, str]:
+    """Chapter key (``inflode``) → chapter title, for every chapter output file."""
+    titles = {}
+    for r in runs:
+        title = chapter_title(r.source)
+        for key in _chapter_keys(r.output):
+            titles[key] = title
+        for f in r.output.glob("headlines_*.json"):
+            titles[f.stem.removeprefix("headlines_")] = title
+    return titles
+
+
+#: Most headlines on the landing page.
+MAX_HEADLINES = 5
+
+
+def collect_headlines(runs: list[ChapterRun], kf: pd.DataFrame) -> list[str]:
+    """The chapters' headline sentences in book order (at most :data:`MAX_HEADLINES`).
+
+    A headline that names a key figure must name a published one: a hidden key figure (status
+    ``<5`` or ``x``) or an unknown id stops the build.
+    """
+    status = dict(zip(kf["id"], kf["status"].fillna(""), strict=True)) if not kf.empty else {}
+    out: list[str] = []
+    for r in runs:
+        for f in sorted(r.output.glob("headlines_*.json")):
+            try:
+                items = json.loads(f.read_text(encoding="utf-8"))
+            except ValueError as e:
+                raise BuildError(f"{r.source.name}: {f.name} går inte att läsa ({e})") from e
+            for item in items:
+                text = " ".join(str(item.get("text", "")).split())
+                key = str(item.get("key") or "")
+                if not text:
+                    continue
+                if key and key not in status:
+                    raise BuildError(f"{r.source.name}: {f.name} hänvisar till nyckeltalet {key}, som inte finns")
+                if key and status[key]:
+                    raise BuildError(f"{r.source.name}: {f.name} lyfter fram nyckeltalet {key}, som döljs "
+                                     f"({status[key]}) i rapporten")
+                out.append(text)
+    return out[:MAX_HEADLINES]
+
+
+def headlines_markdown(headlines: list[str]) -> str:
+    """``_headlines.md`` for the landing section *I korthet* of ``index.qmd``."""
+    if not headlines:
+        return "Kapitlen inleds var och en med en sammanfattning av vad de visar.\n"
+    return "\n".join(f"- {h}" for h in headlines) + "\n"
+
+
+def data_info_markdown(info: dict[str, Any]) -> str:
+    """``_data_info.md`` for the appendix *Om statistiken*: what this edition is built on."""
+    rows = [
+        ("Dataår", str(info["year"])),
+        ("Data till och med", info["data_cutoff_text"]),
+        ("Underlag", "syntetiska demodata, inga verkliga barn eller ärenden" if info["synthetic"]
+         else "ärendedata ur Treserva, pseudonymiserade"),
+        ("Kontrollsumma för underlaget", f"`{info['fingerprint']}`"),
+        ("Antal kapitel", str(info["chapters"])),
+        ("Version och publiceringsdag", f"{info['version']}, {info['date']}"),
+    ]
+    lines = ["| Uppgift | Värde |", "|:---|:---|", *[f"| {k} | {v} |" for k, v in rows]]
+    return "\n".join(lines) + "\n\n: Den här utgåvans underlag\n"
+
+
+def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[str, Any], stage: Path,
+               disclosure: dict[str, dict[str, Any]] | None = None) -> None:
+    """Write the staged Quarto project for ``year`` into ``stage`` (see the module docstring).
+
+    ``info`` carries version, date, commit, data fingerprint and note, the synthetic flag,
+    publisher and municipality, renderer text and cut-off (see :func:`render`).
+    """
     root = PATHS.root
+    generated = ("_siffror.md", "_audit.md", "_data_info.md", "_headlines.md", "key_figures.csv", "nyckeltal.csv")
     for name in STAGED_FILES:
         if (root / name).is_file():
             shutil.copy2(root / name, stage / name)
     for name in STAGED_DIRS:
         if (root / name).is_dir():
-            shutil.copytree(root / name, stage / name, ignore=shutil.ignore_patterns("_siffror.md", "key_figures.csv"))
+            shutil.copytree(root / name, stage / name, ignore=shutil.ignore_patterns(*generated))
+    label = f"data för {year} · version {info['version']}"
     config = yaml.safe_load((stage / "_quarto.yml").read_text(encoding="utf-8"))
     book = config.setdefault("book", {})
-    book["subtitle"] = f"Rapportår {year} · version {info['version']}"
+    book["subtitle"] = f"Data för {year} · version {info['version']}"
+    book["author"] = info["author"]
     book["date"] = info["date"]
-    book["page-footer"] = {"left": f"Genomlysning Barn och unga · rapportår {year} · version {info['version']}",
-                           "right": info["data_note"]}
+    book["page-footer"] = {"left": f"Genomlysning Barn och unga · {label}", "right": info["data_note"]}
     (stage / "_quarto.yml").write_text(
         "# Staged copy of the project's _quarto.yml, written by helpers.build for this render.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     variables = {"report": {
         "year": year, "version": info["version"], "date": info["date"], "commit": info["commit_short"],
         "data_fingerprint": info["fingerprint"], "data_note": info["data_note"],
-        "data_description": info["data_description"]}}
+        "data_description": info["data_description"], "publisher": info["author"],
+        "municipality": info["municipality"] or "kommunen", "renderer": info["renderer_text"],
+        "data_cutoff": info["data_cutoff_text"]}}
     (stage / "_variables.yml").write_text(yaml.safe_dump(variables, allow_unicode=True, sort_keys=False), encoding="utf-8")
     if not info["synthetic"]:
         (stage / "assets" / "_banner.html").write_text("", encoding="utf-8")
@@ -380,16 +903,19 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
         for sub in ("figures", "tables"):
             if (r.output / sub).is_dir():
                 shutil.copytree(r.output / sub, dest.parent / sub, dirs_exist_ok=True)
-    (stage / "appendix").mkdir(exist_ok=True)
-    titles = {}
-    for r in runs:
-        for f in r.output.glob("key_figures_*.csv"):
-            titles[f.stem.removeprefix("key_figures_")] = chapter_title(r.source)
-    (stage / "appendix" / "_siffror.md").write_text(key_figures_markdown(kf, titles), encoding="utf-8")
-    kf.to_csv(stage / "appendix" / "key_figures.csv", index=False, lineterminator="\n")
+    titles = chapter_titles(runs)
+    (stage / "_headlines.md").write_text(headlines_markdown(collect_headlines(runs, kf)), encoding="utf-8")
+    appendix = stage / "appendix"
+    appendix.mkdir(exist_ok=True)
+    (appendix / "_siffror.md").write_text(key_figures_markdown(kf, titles), encoding="utf-8")
+    (appendix / "_audit.md").write_text(audit_markdown(disclosure or {}, titles), encoding="utf-8")
+    (appendix / "_data_info.md").write_text(data_info_markdown(info), encoding="utf-8")
+    published = published_key_figures(kf)
+    (appendix / "key_figures.csv").write_bytes(key_figures_csv(published))
+    (appendix / "nyckeltal.csv").write_bytes(nyckeltal_csv(published))
 
 
-# --- 4. render ----------------------------------------------------------------------------------
+# --- 5. render ----------------------------------------------------------------------------------
 
 
 def quarto_path() -> str | None:
@@ -406,9 +932,26 @@ def choose_renderer(requested: str = "auto") -> str:
     return requested
 
 
+def renderer_version(which: str) -> str:
+    """Version text of the renderer, as recorded in the manifest."""
+    if which == "quarto":
+        return subprocess.run([quarto_path() or "quarto", "--version"], capture_output=True, text=True).stdout.strip()
+    from .render import builtin
+
+    v = builtin.versions()
+    return f"pandoc {v['pandoc']}, typst-py {v['typst-py']}"
+
+
+def renderer_text(which: str, version: str) -> str:
+    """The renderer as the preface names it (``{{< var report.renderer >}}``)."""
+    if which == "quarto":
+        return f"Quarto {version}".strip()
+    return version.replace(", typst-py ", " och typst ")
+
+
 def render_quarto(stage: Path) -> tuple[Path, str]:
     """``quarto render`` of the staged project, without executing anything."""
-    version = subprocess.run([quarto_path() or "quarto", "--version"], capture_output=True, text=True).stdout.strip()
+    version = renderer_version("quarto")
     proc = subprocess.run(["quarto", "render", str(stage), "--no-execute", "--to", "all"],
                           capture_output=True, text=True, cwd=stage)
     if proc.returncode != 0:
@@ -425,17 +968,16 @@ def render_builtin(stage: Path, info: dict[str, Any]) -> tuple[Path, str]:
     out = stage / "_book"
     try:
         builtin.render(stage, out, synthetic=info["synthetic"],
-                       footer_note=f"rapportår {info['year']} · version {info['version']}",
+                       footer_note=f"data för {info['year']} · version {info['version']}",
                        provenance=(f"Version {info['version']} · kod {info['commit_short']}"
                                    f"{' (ändrad)' if info['dirty'] else ''} · indata {info['fingerprint']} · "
                                    f"byggd {info['date']}"))
     except builtin.RenderError as e:
         raise BuildError(str(e)) from e
-    v = builtin.versions()
-    return out, f"pandoc {v['pandoc']}, typst-py {v['typst-py']}"
+    return out, renderer_version("builtin")
 
 
-# --- 5. publish ---------------------------------------------------------------------------------
+# --- 6. publish ---------------------------------------------------------------------------------
 
 
 def publish_copy(book: Path, year: int, info: dict[str, Any], log: Log) -> Path | None:
@@ -511,11 +1053,18 @@ def export_figures(runs: list[ChapterRun], year: int) -> Path:
 
 
 def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_cache: bool = True,
-           publish: bool = True, log: Log = print) -> BuildResult:
-    """Build the report for ``year``: see the module docstring for the steps."""
+           publish: bool = True, data_cutoff: str | None = None, log: Log = print) -> BuildResult:
+    """Build the report for ``year``: see the module docstring for the steps.
+
+    ``data_cutoff`` (ISO date, not before the end of the report year) lets the chapters use data
+    registered up to that day; the default is the end of the report year. It is passed to every
+    chapter and stated in the report.
+    """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     which = choose_renderer(renderer)
+    cutoff = check_data_cutoff(year, data_cutoff)
+    settings = report_settings()
     data_manifest = ensure_data(log)
     timings["data"] = time.perf_counter() - t0
     years = available_years(data_manifest)
@@ -523,9 +1072,14 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         raise BuildError(f"Rapportåret {year} finns inte i data (tillgängliga år: {', '.join(map(str, years))}).")
 
     t = time.perf_counter()
-    runs = run_chapters(year, data_manifest, jobs=jobs, use_cache=use_cache, log=log)
+    runs = run_chapters(year, data_manifest, jobs=jobs, use_cache=use_cache, data_cutoff=cutoff, log=log)
     timings["chapters"] = time.perf_counter() - t
-    kf = protect_key_figures(collect_key_figures(runs))
+    t = time.perf_counter()
+    disclosure = audit_chapters(runs, year, log=log)
+    timings["audit"] = time.perf_counter() - t
+    kf = collect_key_figures(runs)
+    published = published_key_figures(kf)
+    rversion = renderer_version(which)
 
     git = git_info()
     synthetic = bool(data_manifest.get("synthetic", False))
@@ -533,24 +1087,29 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     info = {"year": year, "version": __version__, "date": dt.date.today().isoformat(),
             "commit": git["commit"], "commit_short": git["short"], "dirty": git["dirty"],
             "fingerprint": ingest.fingerprint(data_manifest=data_manifest), "synthetic": synthetic,
-            "data_note": note, "data_description": description}
+            "data_note": note, "data_description": description,
+            "municipality": settings["municipality"],
+            "author": ", ".join(x for x in (settings["publisher"], settings["municipality"]) if x),
+            "renderer_text": renderer_text(which, rversion), "data_cutoff": cutoff,
+            "data_cutoff_text": cutoff_text(year, cutoff), "chapters": len(runs)}
 
     build_dir = PATHS.build_year(year)
     build_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix="stage-", dir=build_dir))
     try:
-        stage_book(year, runs, kf, info, stage)
+        stage_book(year, runs, kf, info, stage, disclosure)
         t = time.perf_counter()
         log(f"Renderar med {'Quarto' if which == 'quarto' else 'den inbyggda renderaren (pandoc + typst)'}")
         if which == "quarto":
-            out, rversion = render_quarto(stage)
+            out, _ = render_quarto(stage)
         else:
-            out, rversion = render_builtin(stage, info)
+            out, _ = render_builtin(stage, info)
         timings["render"] = time.perf_counter() - t
         pdfs = sorted(out.rglob("*.pdf"))
         if not pdfs:
             raise BuildError(f"Renderingen gav ingen PDF i {out}")
-        kf.to_csv(out / "key_figures.csv", index=False, lineterminator="\n")
+        (out / "key_figures.csv").write_bytes(key_figures_csv(published))
+        (out / "nyckeltal.csv").write_bytes(nyckeltal_csv(published))
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "title": "Genomlysning Barn och unga",
@@ -561,12 +1120,17 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
             "parameters": {r.name: r.parameters for r in runs},
             "chapters": [{"notebook": str(r.source.relative_to(PATHS.root)), "seconds": round(r.seconds, 2),
                           "cached": r.cached} for r in runs],
-            "data": {"fingerprint": info["fingerprint"], "synthetic": synthetic,
+            "data": {"fingerprint": info["fingerprint"], "synthetic": synthetic, "cutoff": cutoff or None,
                      "pseudonym_key": data_manifest.get("pseudonym_key"),
                      "inputs": {k: v["sha256"] for k, v in data_manifest.get("inputs", {}).items()}},
-            "renderer": {"name": which, "version": rversion},
+            "renderer": {"name": which, "version": rversion, "text": info["renderer_text"]},
+            "publisher": {"author": info["author"], "municipality": settings["municipality"],
+                          "released": info["date"]},
+            "data_cutoff": cutoff or None,
             "packages": package_versions(),
             "key_figures": len(kf),
+            "key_figures_hidden": int((published["status"] != "").sum()),
+            "disclosure": disclosure,
             "pdf": pdfs[0].relative_to(out).as_posix(),
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
         }
