@@ -109,6 +109,8 @@ def publications() -> list[dict[str, Any]]:
          "cells": [{"row": i, "column": "Antal", "cell": c} for i, c in enumerate(CELLS)]},
         {"artefact": "figures/fig-orsaker.csv", "kind": "figure",
          "cells": [{"row": 0, "column": "Antal", "cell": "orsak:A"}, {"row": 1, "column": "Antal", "cell": "orsak:total"}]},
+        {"artefact": "text", "kind": "text",
+         "cells": [{"row": None, "column": None, "cell": "orsak:total"}, {"row": None, "column": None, "cell": "orsak:B"}]},
         {"artefact": f"key_figures_{CHAPTER}.csv", "kind": "key_figure",
          "cells": [{"row": 0, "column": "value", "cell": "orsak:total"}, {"row": 2, "column": "value", "cell": "orsak:B"}]},
     ]
@@ -147,7 +149,7 @@ def test_a_protected_chapter_passes_and_is_summarised(tmp_path):
     assert {"cells", "hidden_primary", "hidden_secondary", "narrowest_width", "threshold", "audit_seconds"} <= set(s)
     assert (s["cells"], s["hidden_primary"], s["hidden_secondary"]) == (4, 1, 1)
     assert s["narrowest_width"] == 80 and s["threshold"] == 3.0
-    assert s["publications_checked"] == 8
+    assert s["publications_checked"] == 10
     json.dumps(summary)  # goes into manifest.json as is
     md = build.audit_markdown(summary, {CHAPTER: "Inflöde"})
     assert "| Inflöde | 4 | 1 | 1 | 80 | 3 |" in md
@@ -174,6 +176,14 @@ def test_a_count_published_around_the_protection_fails(tmp_path):
     pubs[0]["cells"] = [c for c in pubs[0]["cells"] if c["cell"] != "orsak:C"]  # row 3 not covered
     folder = make_chapter(tmp_path / "ch", pubs=pubs)
     with pytest.raises(BuildError, match=r"tbl-orsaker.csv, kolumnen 'Antal' publicerar antal på rad 3"):
+        build.audit_chapters([run_of(folder)], YEAR, loader=loader, log=lambda _m: None)
+
+
+def test_a_count_in_the_text_must_be_a_protected_cell(tmp_path):
+    pubs = publications()
+    pubs[2]["cells"].append({"row": None, "column": None, "cell": "orsak:okänd"})
+    folder = make_chapter(tmp_path / "ch", pubs=pubs)
+    with pytest.raises(BuildError, match="okänd skyddad uppgift 'orsak:okänd'"):
         build.audit_chapters([run_of(folder)], YEAR, loader=loader, log=lambda _m: None)
 
 
@@ -383,3 +393,57 @@ def test_report_settings_have_defaults(tmp_path):
     (tmp_path / "report.yml").write_text("municipality: Norrköpings kommun\n", encoding="utf-8")
     assert build.report_settings(tmp_path)["municipality"] == "Norrköpings kommun"
     assert build.report_settings(PATHS.root)["municipality"] == "Linköpings kommun"
+
+
+# --- with the real protection (helpers.disclosure) -----------------------------------------------------
+
+
+def _real_chapter(folder: Path) -> tuple[Any, pd.DataFrame]:
+    disclosure = pytest.importorskip("helpers.disclosure")
+    records = pd.DataFrame({"orsak": ["A"] * 30 + ["B"] * 3 + ["C"] * 12 + ["D"] * 9})
+    cs = disclosure.CellSet(records)
+    tab = cs.tabulate("orsak", by="orsak")
+    cs.total("orsak_totalt")
+    protected = cs.protect()
+    folder.mkdir(parents=True, exist_ok=True)
+    protected.to_json(folder / f"disclosure_{CHAPTER}.json")
+    shown = protected.frame(tab)
+    table = pd.concat([shown[["orsak", "antal", "status"]],
+                       pd.DataFrame({"orsak": ["Totalt"], "antal": [protected.value("orsak_totalt")], "status": [""]})],
+                      ignore_index=True)
+    (folder / "tables").mkdir(exist_ok=True)
+    table.to_csv(folder / "tables" / "tbl-orsaker.csv", index=False)
+    pubs = [{"artefact": "tables/tbl-orsaker.csv", "kind": "table",
+             "cells": [{"row": i, "column": "antal", "cell": c} for i, c in enumerate([*tab["cell"], "orsak_totalt"])]}]
+    (folder / f"publications_{CHAPTER}.json").write_text(json.dumps(pubs), encoding="utf-8")
+    KEY_FIGURES.to_csv(folder / f"key_figures_{CHAPTER}.csv", index=False)
+    return protected, table
+
+
+def test_the_real_protection_passes_the_build_audit(tmp_path):
+    protected, table = _real_chapter(tmp_path / "ch")
+    assert protected.status("orsak|orsak=B") == "primary" and table.loc[1, "status"] == "<5"
+    summary = build.audit_chapters([run_of(tmp_path / "ch")], YEAR, log=lambda _m: None)[CHAPTER]
+    assert summary["hidden_primary"] == 1 and summary["hidden_secondary"] >= 1
+    assert summary["narrowest_width"] >= summary["threshold"]
+    assert summary["audit_reused"] is False
+    json.dumps(summary)
+    again = build.audit_chapters([run_of(tmp_path / "ch")], YEAR, log=lambda _m: None)[CHAPTER]
+    assert again["audit_reused"] is True and again["cells"] == summary["cells"]
+
+
+def test_the_real_protection_catches_a_leak_and_a_broken_protection(tmp_path):
+    protected, table = _real_chapter(tmp_path / "ch")
+    leak = table.copy()
+    leak["antal"] = leak["antal"].astype(object)
+    leak.loc[1, "antal"] = 3
+    leak.to_csv(tmp_path / "ch" / "tables" / "tbl-orsaker.csv", index=False)
+    with pytest.raises(BuildError, match=r"rad 2.*orsak\|orsak=B"):
+        build.audit_chapters([run_of(tmp_path / "ch")], YEAR, log=lambda _m: None)
+    # Publish the complementary cell too: the audit itself must now fail and name the <5 cell.
+    path = tmp_path / "ch" / f"disclosure_{CHAPTER}.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["status"] = ["published" if s == "secondary" else s for s in doc["status"]]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(BuildError, match=r"underkänner kapitlet demo.*\n.*orsak\|orsak=B \(<5\) ligger i intervallet 3–3"):
+        build.audit_chapters([run_of(tmp_path / "ch")], YEAR, log=lambda _m: None)

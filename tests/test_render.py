@@ -19,7 +19,12 @@ import pytest
 import yaml
 
 from helpers import __version__
-from helpers.build import chapter_notebooks, chapter_title
+from helpers.build import (
+    PUBLISHED_KEY_FIGURE_COLUMNS,
+    chapter_notebooks,
+    chapter_title,
+    report_settings,
+)
 from helpers.config import PATHS
 from helpers.render.builtin import PDF_NAME
 
@@ -77,6 +82,41 @@ def test_book_has_html_pdf_and_every_chapter(rendered: Project):
     assert f"version {__version__}" in flat
     assert "Syntetiska demodata" in flat
     assert "Siffror i rapporten" in flat
+    assert "Om statistiken" in flat and "Data för 2020" in flat
+
+
+def test_front_matter_names_data_year_publisher_release_date_and_renderer(rendered: Project):
+    m = json.loads((rendered.book / "manifest.json").read_text(encoding="utf-8"))
+    released = m["publisher"]["released"]
+    settings = report_settings(rendered.root)
+    author = ", ".join(x for x in (settings["publisher"], settings["municipality"]) if x)
+    assert m["publisher"]["author"] == author
+    index = html_text(rendered.book / "index.html")
+    assert f"Data för 2020 · version {__version__}" in index
+    assert author in index and released in index
+    assert "Rapportår" not in index
+    # the preface names the renderer recorded in the manifest, not a renderer it did not use
+    preface = html_text(rendered.book / "sec-forord.html")
+    assert f"sätts ihop med {m['renderer']['text']}" in preface and "Quarto" not in preface
+    assert "I korthet" in preface and "Data för 2020" in preface
+    flat = re.sub(r"\s+", " ", pdf_text(rendered.book / PDF_NAME))
+    assert "Data för 2020" in flat and released in flat
+    assert re.sub(r"\s+", " ", settings["publisher"]) in flat
+
+
+def test_about_the_statistics_appendix(rendered: Project):
+    pages = {p.name: html_text(p) for p in rendered.book.glob("*.html")}
+    about = pages.get("sec-om-statistiken.html", "")
+    assert "Om statistiken" in about, "bilagan Om statistiken saknas i HTML-boken"
+    assert "Dataår" in about and "31 december 2020" in about
+    assert "linjärprogrammering" in about and "Kronologiska pärmen" in about
+    assert "{{<" not in about and "?@" not in about
+    m = json.loads((rendered.book / "manifest.json").read_text(encoding="utf-8"))
+    assert m["data"]["fingerprint"] in about
+    assert isinstance(m["disclosure"], dict)
+    for chapter, s in m["disclosure"].items():
+        assert {"cells", "hidden_primary", "hidden_secondary", "narrowest_width", "threshold",
+                "audit_seconds"} <= set(s), chapter
 
 
 def test_figures_are_numbered_captioned_and_cross_referenced(rendered: Project):
@@ -112,17 +152,27 @@ def test_manifest_records_the_render(rendered: Project):
     assert set(m["code"]) >= {"commit", "dirty"}
     assert len(m["data"]["fingerprint"]) == 12 and m["data"]["synthetic"] is True
     assert m["parameters"]["01_inflode"]["year"] == 2020
+    assert m["parameters"]["01_inflode"]["synthetic"] is True
+    assert m["parameters"]["01_inflode"]["data_cutoff"] == ""
     assert {"pandas", "statsmodels", "papermill", "typst", "pypandoc-binary"} <= set(m["packages"])
-    assert {"data", "chapters", "render", "total"} <= set(m["timings_s"])
+    assert {"data", "chapters", "audit", "render", "total"} <= set(m["timings_s"])
     assert m["pdf"] == PDF_NAME
     index = (rendered.book / "index.html").read_text(encoding="utf-8")
     assert m["data"]["fingerprint"] in index  # the title page shows the data fingerprint
 
 
 def test_key_figures_appendix_and_csv(rendered: Project):
-    kf = pd.read_csv(rendered.book / "key_figures.csv")
-    assert list(kf.columns) == ["id", "chapter", "year", "value", "unit", "label"]
+    kf = pd.read_csv(rendered.book / "key_figures.csv", keep_default_na=False, na_values={"value": [""]})
+    assert list(kf.columns) == PUBLISHED_KEY_FIGURE_COLUMNS
     assert kf["id"].is_unique and len(kf) > 40
+    assert set(kf["status"]) <= {"", "<5", "x"}
+    assert kf["value"].isna().tolist() == (kf["status"] != "").tolist()
+    excel = rendered.book / "nyckeltal.csv"
+    assert excel.read_bytes().startswith(b"\xef\xbb\xbf")
+    sv = pd.read_csv(excel, sep=";", decimal=",", encoding="utf-8-sig", keep_default_na=False,
+                     na_values={"värde": [""]})
+    assert sv["id"].tolist() == kf["id"].tolist()
+    assert (sv["värde"].fillna(-1) == kf["value"].fillna(-1)).all()
     chapter = pd.read_csv(rendered.root / "_build" / "2020" / "cache" / "01_inflode" / "key_figures_inflode.csv")
     assert set(chapter["id"]) <= set(kf["id"])
     appendix = html_text(rendered.book / "sec-siffror.html")
