@@ -32,14 +32,15 @@ def attack(cs: CellSet, hidden: set[str], primary: set[str]) -> pd.DataFrame:
     values = np.asarray(X.T @ freq).ravel()
     status = ["primary" if c in primary else "secondary" if c in hidden else "published" for c in ids]
     pub = np.array([c not in hidden for c in ids])
-    names = list(cs._combos)
+    combos = cs.combinations
+    names = list(combos)
     C = None
     combo_values = None
     if names:
         col = {c: j for j, c in enumerate(ids)}
         W = np.zeros((len(ids), len(names)))
         for k, name in enumerate(names):
-            for c, w in cs._combos[name].items():
+            for c, w in combos[name].items():
                 W[col[c], k] = w
         C = X @ W
         combo_values = C.T @ freq
@@ -182,6 +183,30 @@ def _model_args(cs: CellSet):
     return X, np.ones(len(ids), bool), values, ["published"] * len(ids)
 
 
+def test_identical_small_cells_in_two_tables_do_not_protect_each_other():
+    # All three x records are under 13, so "alla|x" and "unga|x" are the same group of records.
+    counts = {("x", "ung"): 3, ("y", "ung"): 10, ("y", "aldre"): 30, ("z", "ung"): 20, ("z", "aldre"): 30}
+    df = records(counts, ["kategori", "alder"])
+    cs = CellSet(df)
+    cs.tabulate("alla", by="kategori")
+    cs.total("alla-totalt")
+    cs.tabulate("unga", by="kategori", where=df["alder"] == "ung")
+    cs.total("unga-totalt", where=df["alder"] == "ung")
+    X, freq, ids = cs.model()
+    assert (X[:, ids.index("alla|kategori=x")] != X[:, ids.index("unga|kategori=x")]).nnz == 0
+    p = cs.protect()
+    # Hiding both copies is not enough: each is still "total minus the rest" in its own table.
+    assert p.status("alla|kategori=x") == p.status("unga|kategori=x") == "primary"
+    assert sum(c.startswith("alla|") for c in p.hidden()) >= 2
+    assert sum(c.startswith("unga|") for c in p.hidden()) >= 2
+    assert_protected(p)
+
+
+def test_empty_cellset():
+    p = CellSet(pd.DataFrame({"a": [1, 2]})).protect()
+    assert p.hidden() == [] and p.audit().passed and p.summary()["cells"] == 0
+
+
 # --- a total in the text --------------------------------------------------------------------------
 
 
@@ -250,6 +275,7 @@ def test_combination_reopening_a_hidden_month_is_caught():
     naive = attack(cs, hidden={"fig-manad|ar=2023|manad=3"}, primary={"fig-manad|ar=2023|manad=3"})
     assert naive["width"].iloc[0] == 0  # March 2022 + the model's March sum give March 2023
     p = cs.protect()
+    assert p.rounds == 1  # GaussSuppression itself treats the combinations as published
     assert p.status("fig-manad|ar=2022|manad=3") == "secondary"
     assert p.status("modell-manad-3") == "combination"
     assert len(p.hidden()) == 2

@@ -501,7 +501,13 @@ class CellSet:
 
     @property
     def cells(self) -> list[str]:
+        """Ids of the registered cells, in registration order (the columns of :meth:`model`)."""
         return [i for t in self._tables for i in t.ids]
+
+    @property
+    def combinations(self) -> dict[str, dict[str, float]]:
+        """The registered combinations: id → {cell id: weight}."""
+        return {k: dict(w) for k, w in self._combos.items()}
 
     # the model ------------------------------------------------------------------------------
 
