@@ -114,6 +114,9 @@ def test_gauss_suppression_core_on_its_own():
     primary = (values >= 1) & (values < MIN_CELL)
     hidden = gauss_suppression(X, primary, values=values)
     assert hidden[primary].all() and hidden.sum() == 4
+    # The same with an explicit order: primary first, then increasing count (ties: index).
+    order = np.lexsort((np.arange(len(ids)), values, ~primary))
+    assert (gauss_suppression(X, primary, order) == hidden).all()
     Xd = X.toarray()
     rank = np.linalg.matrix_rank
     pub = Xd[:, ~hidden]

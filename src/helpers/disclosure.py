@@ -126,8 +126,9 @@ def gauss_suppression(
     (never published, never hidden, only protected), and ``fixed`` (inner cells × k) published
     columns that cannot be hidden (combinations).
 
-    ``candidate_order`` lists the non-primary cells that may be hidden, in order of preference for
-    suppression (first = hidden first; default :func:`default_candidate_order`). Cells in neither
+    ``candidate_order`` lists the cells that may be hidden, in order of preference for suppression
+    (first = hidden first; primary cells in it are skipped; default
+    :func:`default_candidate_order`). Cells in neither
     ``primary`` nor ``candidate_order`` are always published. The elimination processes the fixed
     columns, then the always-published cells, then the candidates in *reverse* order (most
     preferred to keep first). A column is reduced against the basis of the columns published so
@@ -148,8 +149,9 @@ def gauss_suppression(
     if candidate_order is None:
         candidate_order = default_candidate_order(X, primary, values)
     cand = np.asarray(candidate_order, dtype=int)
-    if len(set(cand.tolist())) != len(cand) or primary[cand].any():
-        raise ValueError("candidate_order ska lista olika celler som inte är primärskyddade")
+    cand = cand[~primary[cand]]  # an order may list the primary cells first: they are hidden anyway
+    if len(set(cand.tolist())) != len(cand):
+        raise ValueError("candidate_order listar samma cell mer än en gång")
     always = np.setdiff1d(np.flatnonzero(~primary), cand)
     F = _dense(fixed) if fixed is not None else np.zeros((n, 0))
     E = _dense(extra_protected) if extra_protected is not None else np.zeros((n, 0))
