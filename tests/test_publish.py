@@ -6,170 +6,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import json  # noqa: E402
 import math  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Image, Markdown  # noqa: E402
 
 from helpers import publish  # noqa: E402
 from helpers.config import PATHS  # noqa: E402
-from helpers.publish import MIN_CELL, Publisher, protect  # noqa: E402
+from helpers.disclosure import MIN_CELL, CellSet  # noqa: E402
+from helpers.publish import Publisher  # noqa: E402
 
 NB = "\u00a0"
 
 
-# --- protect ------------------------------------------------------------------------------------
-
-
-def counts(values, **extra) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"kategori": [f"k{i}" for i in range(len(values))], "antal": values, **extra}
-    )
-
-
 def test_min_cell_is_five():
     assert MIN_CELL == 5
-
-
-def test_primary_suppression_of_one_to_four_only():
-    df = counts([0, 1, 4, 5, 12])
-    out, n = protect(df, ["antal"], secondary=False)
-    assert n == 2
-    assert out["antal"].isna().tolist() == [False, True, True, False, False]
-    assert out["antal"].iloc[[0, 3, 4]].tolist() == [0, 5, 12]  # zero is published
-    assert out["skyddad"].tolist() == [False, True, True, False, False]
-    assert out["skyddad"].dtype == bool
-
-
-def test_input_is_not_modified_and_dtype_kept_without_suppression():
-    df = counts([0, 3, 10, 25])
-    before = df.copy()
-    protect(df, "antal")
-    pd.testing.assert_frame_equal(df, before)
-    out, n = protect(counts([0, 5, 10]), ["antal"])
-    assert n == 0 and out["antal"].dtype == np.int64 and not out["skyddad"].any()
-
-
-def test_secondary_suppression_hides_the_next_smallest_cell():
-    out, n = protect(counts([0, 3, 10, 25, 7]), ["antal"])
-    assert n == 2
-    assert out["antal"].isna().tolist() == [False, True, False, False, True]  # 7, not the zero
-    assert out["skyddad"].tolist() == [False, True, False, False, True]
-
-
-def test_no_secondary_suppression_when_two_cells_are_already_hidden():
-    out, n = protect(counts([2, 3, 10, 25]), ["antal"])
-    assert n == 2 and out["antal"].isna().tolist() == [True, True, False, False]
-
-
-def test_secondary_suppression_ties_take_the_first_cell():
-    out, _ = protect(counts([2, 7, 7, 30]), ["antal"])
-    assert out["antal"].isna().tolist() == [True, True, False, False]
-
-
-def test_secondary_suppression_falls_back_to_a_zero():
-    out, n = protect(counts([3, 0, 0]), ["antal"])
-    assert n == 2 and out["antal"].isna().tolist() == [True, True, False]
-
-
-def test_single_row_group_gets_no_secondary_suppression():
-    out, n = protect(counts([3]), ["antal"])
-    assert n == 1
-
-
-def test_secondary_suppression_per_group():
-    df = pd.DataFrame(
-        {
-            "ar": [2019] * 3 + [2020] * 3 + [2021] * 3,
-            "kategori": ["a", "b", "c"] * 3,
-            "antal": [3, 40, 9, 20, 30, 40, 1, 2, 50],
-        }
-    )
-    out, n = protect(df, ["antal"], group_cols="ar")
-    assert n == 2 + 0 + 2
-    assert out["antal"].isna().tolist() == [
-        True,
-        False,
-        True,
-        False,
-        False,
-        False,
-        True,
-        True,
-        False,
-    ]
-    # Without groups the whole frame is one group: two primary cells, no secondary needed.
-    out_all, n_all = protect(df, ["antal"])
-    assert n_all == 3
-
-
-def test_groups_over_several_columns():
-    df = pd.DataFrame(
-        {
-            "ar": [2020] * 4,
-            "aldersgrupp": ["0-12", "0-12", "13-17", "13-17"],
-            "antal": [2, 8, 6, 9],
-        }
-    )
-    out, n = protect(df, "antal", group_cols=["ar", "aldersgrupp"])
-    assert n == 2 and out["antal"].isna().tolist() == [True, True, False, False]
-
-
-def test_several_count_columns_are_protected_column_by_column():
-    df = pd.DataFrame({"omrade": ["A", "B", "C"], "pojkar": [3, 10, 20], "flickor": [15, 12, 4]})
-    out, n = protect(df, ["pojkar", "flickor"])
-    assert n == 4
-    assert out["pojkar"].isna().tolist() == [True, True, False]
-    assert out["flickor"].isna().tolist() == [False, True, True]
-    assert out["skyddad"].tolist() == [True, True, True]
-
-
-def test_shares_of_suppressed_rows_are_suppressed():
-    df = counts([0, 3, 10, 25, 7])
-    df["andel"] = 100 * df["antal"] / df["antal"].sum()
-    df["ki"] = df["andel"] + 1
-    out, _ = protect(df, ["antal"], share_cols=["andel", "ki"])
-    assert out["andel"].isna().tolist() == [False, True, False, False, True]
-    assert out["ki"].isna().tolist() == [False, True, False, False, True]
-    assert out.loc[0, "andel"] == 0
-
-
-def test_existing_flag_is_kept_and_missing_counts_are_not_flagged():
-    df = counts([np.nan, 10, 20], skyddad=[False, True, False])
-    out, n = protect(df, ["antal"])
-    assert n == 0 and out["skyddad"].tolist() == [False, True, False]
-
-
-def test_protect_rejects_bad_input():
-    with pytest.raises(KeyError):
-        protect(counts([1]), ["saknas"])
-    with pytest.raises(ValueError):
-        protect(counts([-1, 5]), ["antal"])
-    with pytest.raises(ValueError):
-        protect(counts([1, 5], andel=[1.0, 2.0]), ["antal"], share_cols=["antal"])
-
-
-def test_no_suppressed_value_can_be_derived_from_the_group_total():
-    """Property check: after protection, no group has exactly one hidden non-derivable cell."""
-    rng = np.random.default_rng(5)
-    for _ in range(300):
-        size = int(rng.integers(2, 7))
-        values = rng.choice([0, 1, 2, 3, 4, 5, 6, 9, 15, 40], size=size)
-        out, _ = protect(counts(values.tolist()), ["antal"])
-        hidden = out["antal"].isna().to_numpy()
-        assert hidden.sum() != 1
-        # Every published cell is >= MIN_CELL or 0; every 1..4 is hidden.
-        assert all(v == 0 or v >= MIN_CELL for v in out["antal"].dropna())
-        # With two or more hidden cells, the hidden total alone does not pin a 1..4 cell when a
-        # positive complement was available.
-        if hidden.sum() >= 2 and (values[hidden] > 0).sum() >= 2:
-            hidden_values = values[hidden]
-            total = hidden_values.sum()
-            small = [v for v in hidden_values if 0 < v < MIN_CELL]
-            for v in small:
-                assert total - v > 0
 
 
 # --- Publisher ----------------------------------------------------------------------------------
@@ -183,20 +36,34 @@ def shown(monkeypatch):
     return out
 
 
+RECORDS = pd.DataFrame({"kategori": ["a"] * 1200 + ["b"] * 3 + ["c"] * 40 + ["d"] * 15})
+
+
+def protected_pub(tmp_path, name="out", slides="slides") -> tuple[Publisher, pd.DataFrame, str]:
+    p = Publisher("inflode", 2020, tmp_path / name, figures_dir=tmp_path / slides)
+    cs = CellSet(RECORDS)
+    tab = cs.tabulate("fig-test", by="kategori")
+    total = cs.total("alla")
+    p.protect(cs)
+    return p, tab, total
+
+
 @pytest.fixture
 def pub(tmp_path, shown) -> Publisher:
-    return Publisher("inflode", 2020, tmp_path / "out", figures_dir=tmp_path / "slides")
+    return protected_pub(tmp_path)[0]
+
+
+@pytest.fixture
+def fig_data(tmp_path, shown) -> pd.DataFrame:
+    p, tab, total = protected_pub(tmp_path, "fd", "fd-slides")
+    return p.view(tab, den=total)
 
 
 def bar_plot(ax, d):
-    ax.barh(d["kategori"], d["antal"].fillna(0))
+    publish.barh(ax, d, y="kategori", x="antal")
     from helpers import fmt
 
     fmt.swedish_ticks(ax, axis="x")
-
-
-FIG_DATA = pd.DataFrame({"kategori": ["a", "b", "c", "d"], "antal": [1200, 3, 40, 15]})
-FIG_DATA["andel"] = 100 * FIG_DATA["antal"] / FIG_DATA["antal"].sum()
 
 
 def test_default_paths():
@@ -220,38 +87,51 @@ def test_setup_theme():
     assert mpl.rcParams["svg.hashsalt"] == publish.SVG_HASHSALT
 
 
-def test_figure_writes_png_svg_csv_and_shows_only_the_png(pub, tmp_path, shown):
-    out = pub.figure(
-        "fig-test",
-        FIG_DATA,
-        bar_plot,
-        title="Test",
-        source="Källa: test.",
-        count_cols=["antal"],
-        share_cols=["andel"],
-    )
+def test_figure_writes_png_svg_csv_and_shows_only_the_png(tmp_path, shown):
+    pub, tab, total = protected_pub(tmp_path)
+    data = pub.view(tab, den=total)
+    out = pub.figure("fig-test", data, bar_plot, title="Test", source="Källa: test.")
     for base in (tmp_path / "out" / "figures", tmp_path / "slides"):
         for ext in ("png", "svg", "csv"):
             assert (base / f"fig-test.{ext}").is_file(), (base, ext)
         assert (base / "fig-test.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (base / "fig-test.svg").read_bytes().lstrip().startswith(b"<?xml")
-    assert (tmp_path / "out" / "figures" / "fig-test.png").read_bytes() == (
-        tmp_path / "slides" / "fig-test.png"
-    ).read_bytes()
     assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
     assert len(shown) == 1 and isinstance(shown[0], Image)
-    # The protected data: 3 and its complement 15 suppressed, with their shares.
-    assert out["antal"].isna().tolist() == [False, True, False, True]
-    assert out["andel"].isna().tolist() == [False, True, False, True]
+    # b (3) is suppressed, and at least one more cell with it: the total 1 258 is published.
+    assert pub.value(total) == 1258 and out.loc[1, "antal|status"] == "<5"
+    assert out["antal"].isna().sum() >= 2 and out["andel"].isna().sum() >= 2
     assert isinstance(out, publish.PublishedData)
-    csv = (tmp_path / "out" / "figures" / "fig-test.csv").read_text(encoding="utf-8")
-    lines = csv.splitlines()
-    assert lines[0] == "kategori,antal,andel,skyddad"
-    assert lines[1].startswith("a,1200,") and lines[1].endswith(",False")
-    assert lines[2] == "b,,,True"  # suppressed: empty, counts written as integers
+    lines = (tmp_path / "out" / "figures" / "fig-test.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "kategori,antal,andel,förklaring"
+    assert lines[1].startswith("a,1200,") and lines[1].endswith(",")
+    assert lines[2] == 'b,,,"antal: <5 = färre än 5, redovisas inte; andel: x = döljs så att andra uppgifter inte kan räknas fram"'
+    pubs = json.loads((tmp_path / "out" / "publications_inflode.json").read_text(encoding="utf-8"))
+    assert pubs[0]["artefact"] == "figures/fig-test.csv"
+    assert [c["cell"] for c in pubs[0]["cells"]] == tab["cell"].tolist()
+    assert (tmp_path / "out" / "disclosure_inflode.json").is_file()
 
 
-def test_figure_source_line_and_title(pub):
+def test_figure_refuses_counts_that_bypass_the_protection(pub):
+    raw = pd.DataFrame({"kategori": ["a", "b"], "antal": [1200, 3]})
+    with pytest.raises(ValueError, match="röjandekontrollen"):
+        pub.figure("fig-raa", raw, bar_plot, title="x", source="y")
+
+
+def test_barh_marks_hidden_bars_in_place(pub):
+    import matplotlib.pyplot as plt
+
+    d = pd.DataFrame({"g": ["a", "b", "c"], "v": [10.0, float("nan"), 30.0], "v|status": ["", "x", ""]})
+    fig, ax = plt.subplots()
+    publish.barh(ax, d, y="g", x="v", label=str)
+    assert len(ax.patches) == 2  # no bar for the hidden value
+    marks = {t.get_text(): t.get_position()[1] for t in ax.texts}
+    assert marks["x"] == pytest.approx(1.0)  # on row b, not shifted
+    assert [p.get_y() + p.get_height() / 2 for p in ax.patches] == pytest.approx([0.0, 2.0])
+    plt.close(fig)
+
+
+def test_figure_source_line_and_title(pub, fig_data):
     assert pub.source_line("Källa: Treserva.") == "Källa: Treserva. Syntetiska demodata."
     assert pub.source_line("Källa: Treserva") == "Källa: Treserva. Syntetiska demodata."
     pub.synthetic = False
@@ -264,65 +144,53 @@ def test_figure_source_line_and_title(pub):
         ax.plot([1, 2], [3, 4])
 
     pub.synthetic = True
-    pub.figure("fig-texter", FIG_DATA, plot, title="Min titel", source="Källa: test.")
+    pub.figure("fig-texter", fig_data, plot, title="Min titel", source="Källa: test.")
     fig = texts["fig"]
     assert fig._suptitle.get_text() == "Min titel"
-    assert fig.texts[-1].get_text() == "Källa: test. Syntetiska demodata."
+    assert fig.texts[-1].get_text().splitlines() == [
+        "Källa: test. Syntetiska demodata.", "<5: färre än 5, redovisas inte; x: döljs så att andra uppgifter inte kan räknas fram."]
 
 
-def test_figure_plot_may_replace_the_axes(pub, tmp_path):
+def test_figure_plot_may_replace_the_axes(pub, tmp_path, fig_data):
     def plot(ax, d):
         fig = ax.figure
         ax.remove()
         for a in fig.subplots(1, 2, sharey=True):
             a.barh(d["kategori"], d["antal"].fillna(0))
 
-    pub.figure(
-        "fig-delar", FIG_DATA, plot, title="Två delar", source="Källa: test.", count_cols="antal"
-    )
+    pub.figure("fig-delar", fig_data, plot, title="Två delar", source="Källa: test.")
     assert (tmp_path / "out" / "figures" / "fig-delar.png").stat().st_size > 1000
 
 
 def test_figure_svg_and_png_are_deterministic(tmp_path, shown):
     files = []
     for run in ("a", "b"):
-        p = Publisher("inflode", 2020, tmp_path / run, figures_dir=tmp_path / f"slides_{run}")
-        p.figure(
-            "fig-det",
-            FIG_DATA,
-            bar_plot,
-            title="Determinism",
-            source="Källa: test.",
-            count_cols=["antal"],
-        )
-        files.append(
-            {
-                ext: (tmp_path / run / "figures" / f"fig-det.{ext}").read_bytes()
-                for ext in ("svg", "png", "csv")
-            }
-        )
+        p, tab, total = protected_pub(tmp_path, run, f"slides_{run}")
+        p.figure("fig-det", p.view(tab), bar_plot, title="Determinism", source="Källa: test.")
+        files.append({ext: (tmp_path / run / "figures" / f"fig-det.{ext}").read_bytes()
+                      for ext in ("svg", "png", "csv")})
     assert files[0] == files[1]
     assert b"<dc:date>" not in files[0]["svg"]
 
 
-def test_figure_label_is_checked(pub):
+def test_figure_label_is_checked(pub, fig_data):
     for bad in ("akttyp", "tbl-akttyp", "fig-", "fig-a b", "fig-../x"):
         with pytest.raises(ValueError):
-            pub.figure(bad, FIG_DATA, bar_plot, title="x", source="y")
+            pub.figure(bad, fig_data, bar_plot, title="x", source="y")
 
 
-def test_figure_closes_its_figure(pub):
+def test_figure_closes_its_figure(pub, fig_data):
     import matplotlib.pyplot as plt
 
     before = len(plt.get_fignums())
-    pub.figure("fig-stangd", FIG_DATA, bar_plot, title="x", source="y", count_cols=["antal"])
+    pub.figure("fig-stangd", fig_data, bar_plot, title="x", source="y")
     assert len(plt.get_fignums()) == before
 
     def broken(ax, d):
         raise RuntimeError("trasig")
 
     with pytest.raises(RuntimeError):
-        pub.figure("fig-trasig", FIG_DATA, broken, title="x", source="y")
+        pub.figure("fig-trasig", fig_data, broken, title="x", source="y")
     assert len(plt.get_fignums()) == before
 
 
@@ -336,70 +204,72 @@ def test_published_data_shows_nothing_as_a_cell_result():
 # --- tables -------------------------------------------------------------------------------------
 
 
-def test_table_markdown_and_csv(pub, tmp_path, shown):
-    df = pd.DataFrame(
-        {
-            "Orsak": ["Bristande omsorg", "Brott | våld", "Missbruk", "Övrigt"],
-            "Antal": [2469, 3, 7, 160],
-            "Andel (%)": [93.6, 0.1, 0.3, 6.1],
-            "Kvot": [1.2345, 2.0, 0.5, 1.0],
-        }
-    )
-    out = pub.table(
-        "tbl-test", df, count_cols=["Antal"], share_cols=["Andel (%)"], decimals={"Kvot": 2}
-    )
-    assert out["Antal"].isna().tolist() == [False, True, True, False]
-    assert len(shown) == 1 and isinstance(shown[0], Markdown)
+def test_table_markdown_and_csv(tmp_path, shown):
+    pub, tab, total = protected_pub(tmp_path)
+    view = pub.view(tab.assign(kategori=["Bristande omsorg", "Brott | våld", "Missbruk", "Övrigt"]), den=total)
+    view["Kvot"] = [1.2345, 2.0, 0.5, 1.0]
+    with pytest.raises(ValueError, match="röjandekontrollen"):
+        pub.table("tbl-test", view)
+    out = pub.table("tbl-test", view, columns={"kategori": "Orsak", "antal": "Antal", "andel": "Andel (%)", "Kvot": "Kvot"},
+                    decimals={"Kvot": 2}, free=["Kvot"])
+    assert out["Antal"].isna().tolist()[1] and len(shown) == 1 and isinstance(shown[0], Markdown)
     md = shown[0].data
     lines = md.splitlines()
     assert lines[0] == "| Orsak | Antal | Andel (%) | Kvot |"
     assert lines[1] == "|:---|---:|---:|---:|"
-    assert lines[2] == f"| Bristande omsorg | 2{NB}469 | 93,6{NB}% | 1,23 |"
+    assert lines[2] == f"| Bristande omsorg | 1{NB}200 | 95,4{NB}% | 1,23 |"
     assert lines[3] == "| Brott \\| våld | \\<5 | x | 2,00 |"
-    assert lines[4] == "| Missbruk | x | x | 0,50 |"
-    assert "skyddad" not in lines[0]
+    assert "|cell" not in md and "|status" not in md
     assert "färre än 5" in md
     csv = (tmp_path / "out" / "tables" / "tbl-test.csv").read_text(encoding="utf-8").splitlines()
-    assert csv[0] == "Orsak,Antal,Andel (%),Kvot,skyddad"
-    assert csv[2] == "Brott | våld,,,2.0,True"
+    assert csv[0] == "Orsak,Antal,Andel (%),Kvot,förklaring"
+    assert csv[2].startswith("Brott | våld,,,2.0,\"Antal: <5 = färre än 5")
 
 
-def test_table_without_suppression_has_no_note(pub, shown):
-    df = pd.DataFrame({"År": [2019, 2020], "Anmälningar": [3947, 4250], "Kvot": [1.1, 1.08]})
-    pub.table("tbl-ar", df, count_cols=["Anmälningar"], decimals=2)
+def test_table_without_suppression_has_no_note(tmp_path, shown):
+    pub = Publisher("inflode", 2020, tmp_path / "o")
+    cs = CellSet(pd.DataFrame({"ar": [2019] * 30 + [2020] * 40}))
+    tab = cs.tabulate("tbl-ar", by="ar")
+    pub.protect(cs)
+    pub.table("tbl-ar", pub.view(tab).rename(columns={"ar": "År"}))
     md = shown[0].data
-    assert md.splitlines()[2] == f"| 2019 | 3{NB}947 | 1,10 |"
+    assert md.splitlines()[2] == "| 2019 | 30 |"
     assert "färre" not in md
 
 
-def test_table_index_and_label(pub, shown):
-    df = pd.DataFrame({"Antal": [10, 20]}, index=pd.Index(["a", "b"], name="Grupp"))
-    pub.table("tbl-index", df, count_cols=["Antal"], index=True)
-    assert shown[0].data.splitlines()[0] == "| Grupp | Antal |"
-    with pytest.raises(ValueError):
-        pub.table("fig-index", df)
+def test_view_shares_need_both_cells_and_a_denominator_of_twenty(tmp_path, shown):
+    pub = Publisher("inflode", 2020, tmp_path / "o")
+    cs = CellSet(pd.DataFrame({"g": ["a"] * 12 + ["b"] * 7}))
+    tab = cs.tabulate("t", by="g")
+    total = cs.total("alla")
+    pub.protect(cs)
+    v = pub.view(tab, den=total)
+    assert v["andel"].isna().all() and (v["andel|status"] == "x").all()  # 19 < 20
+    assert pub.pct(tab["cell"][0], total) == "en andel som inte redovisas"
 
 
 # --- key figures and text -----------------------------------------------------------------------
 
 
-def test_key_figures(pub, tmp_path):
-    assert pub.key_figure("inflow_total", np.int64(4250), "count", "Aktualiseringar totalt") == 4250
-    assert pub.key_figure("inflow_share", 48.4, "percent", "Andel", year=2019, numerator=2057) == 48.4
+def test_key_figures(tmp_path, shown):
+    pub, tab, total = protected_pub(tmp_path)
+    a, b = tab["cell"][0], tab["cell"][1]
+    assert pub.key_figure("inflow_total", "count", "Alla", cell=total) == 1258
+    assert pub.key_figure("inflow_b", "count", "B", cell=b) is None
+    assert pub.key_figure("inflow_share_a", "percent", "Andel a", share=(a, total), year=2019) == pytest.approx(100 * 1200 / 1258)
+    assert pub.key_figure("inflow_rr", "ratio", "Kvot", value=1.25, data_cutoff="2021-03-31") == 1.25
     path = tmp_path / "out" / "key_figures_inflode.csv"
-    assert path.read_text(encoding="utf-8").splitlines() == [
-        "id,chapter,year,value,unit,label,numerator",
-        "inflow_total,inflode,2020,4250,count,Aktualiseringar totalt,",
-        "inflow_share,inflode,2019,48.4,percent,Andel,2057",
-    ]
-    kf = pub.key_figures()
-    assert list(kf.columns) == ["id", "chapter", "year", "value", "unit", "label"]
-    assert kf["value"].tolist() == [4250, 48.4]
-    # The same value again is fine, another value is not.
-    pub.key_figure("inflow_total", 4250, "count", "Aktualiseringar totalt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,chapter,year,value,unit,label,status,data_cutoff"
+    assert lines[1] == "inflow_total,inflode,2020,1258,count,Alla,,"
+    assert lines[2] == "inflow_b,inflode,2020,3,count,B,<5,"  # the true value stays internal
+    assert lines[4] == "inflow_rr,inflode,2020,1.25,ratio,Kvot,,2021-03-31"
+    pub.key_figure("inflow_total", "count", "Alla", cell=total)
     with pytest.raises(ValueError, match="finns redan"):
-        pub.key_figure("inflow_total", 4251, "count", "Aktualiseringar totalt")
-    assert len(pub.key_figures()) == 2
+        pub.key_figure("inflow_total", "count", "Alla", value=1259)
+    with pytest.raises(ValueError, match="exakt en"):
+        pub.key_figure("inflow_x", "count", "X", cell=total, value=3)
+    assert len(pub.key_figures()) == 4
     assert not list(tmp_path.rglob("*.tmp"))
 
 
@@ -415,7 +285,7 @@ def test_key_figures(pub, tmp_path):
 )
 def test_key_figure_rejects_bad_input(pub, value, unit, error):
     with pytest.raises(error):
-        pub.key_figure("x", value, unit, "etikett")
+        pub.key_figure("x", unit, "etikett", value=value)
 
 
 def test_key_figure_units():
@@ -444,9 +314,21 @@ def test_atomic_write_replaces_whole_files(tmp_path):
     assert oct(target.stat().st_mode & 0o777) == "0o644"
 
 
-def test_prose_counts_and_shares_follow_disclosure_control():
-    assert Publisher.count(0) == "0"
-    assert Publisher.count(3) == "färre än 5"
-    assert Publisher.count(1704) == "1\u00a0704"
-    assert Publisher.share(3, 100) == "x"
-    assert Publisher.share(50, 200, 0) == "25\u00a0%"
+def test_prose_counts_and_shares_follow_disclosure_control(tmp_path, shown):
+    pub, tab, total = protected_pub(tmp_path)
+    a, b = tab["cell"][0], tab["cell"][1]
+    assert pub.n(total) == f"1{NB}258"
+    assert pub.n(b) == "färre än fem"
+    hidden_x = [c for c in tab["cell"] if pub._mark(c) == "x"]
+    assert hidden_x and pub.n(hidden_x[0]) == "ett antal som inte redovisas"
+    assert pub.pct(b, total) == "en andel som inte redovisas"
+    assert pub.pct(a, total, 0) == f"95{NB}%"
+    pub.text("x")
+    pubs = json.loads((tmp_path / "out" / "publications_inflode.json").read_text(encoding="utf-8"))
+    assert {c["cell"] for c in pubs[-1]["cells"]} >= {total, b, a}
+
+
+def test_nothing_is_published_before_protect(tmp_path):
+    pub = Publisher("inflode", 2020, tmp_path / "o")
+    with pytest.raises(RuntimeError, match="protect"):
+        pub.n("x")

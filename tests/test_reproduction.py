@@ -48,24 +48,38 @@ def decimals(value: str) -> int:
     return len(value.split(".")[1]) if "." in value else 0
 
 
+#: The 2021 report used the March sample of 2021 beside its 2020 data: the documented cut-off.
+CUTOFF_2021_REPORT = "2021-03-31"
+
+
+def run_chapter(processed: Path, out: Path, year: int = 2020, data_cutoff: str = "") -> pd.DataFrame:
+    out.mkdir(parents=True)
+    pm.execute_notebook(
+        str(PATHS.notebooks / "01_inflode.ipynb"),
+        str(out / "01_inflode.ipynb"),
+        parameters={"year": year, "processed_dir": str(processed), "output_dir": str(out),
+                    "data_cutoff": data_cutoff},
+        cwd=str(out),
+        progress_bar=False,
+    )
+    return pd.read_csv(out / "key_figures_inflode.csv", keep_default_na=False, na_values=[""])
+
+
 @pytest.fixture(scope="module")
-def key_figures(tmp_path_factory) -> pd.DataFrame:
+def demo(tmp_path_factory) -> Path:
     from helpers import ingest
     from helpers.synth import generate
 
     base = tmp_path_factory.mktemp("repro")
     generate.main(base / "raw")
     ingest.run(base / "raw", base / "processed")
-    out = base / "out"
-    out.mkdir()
-    pm.execute_notebook(
-        str(PATHS.notebooks / "01_inflode.ipynb"),
-        str(out / "01_inflode.ipynb"),
-        parameters={"year": 2020, "processed_dir": str(base / "processed"), "output_dir": str(out)},
-        cwd=str(out),
-        progress_bar=False,
-    )
-    return pd.read_csv(out / "key_figures_inflode.csv")
+    return base
+
+
+@pytest.fixture(scope="module")
+def key_figures(demo) -> pd.DataFrame:
+    """The 2020 chapter as the 2021 report was made: with the cut-off 2021-03-31."""
+    return run_chapter(demo / "processed", demo / "out", data_cutoff=CUTOFF_2021_REPORT)
 
 
 def check(rule: str, computed: float, published: float, ndec: int) -> bool:
@@ -109,10 +123,37 @@ def test_special_cases_are_real_published_ids():
 
 
 def test_key_figure_file_is_well_formed(key_figures):
-    assert list(key_figures.columns) == ["id", "chapter", "year", "value", "unit", "label", "numerator"]
+    assert list(key_figures.columns) == ["id", "chapter", "year", "value", "unit", "label", "status", "data_cutoff"]
+    late = key_figures[key_figures["id"].str.startswith("inflow_sample_mar2021_")]
+    assert len(late) and (late["data_cutoff"] == CUTOFF_2021_REPORT).all()
+    assert (key_figures.loc[~key_figures.index.isin(late.index), "data_cutoff"].isna()).all()
     assert key_figures["id"].is_unique
     assert (key_figures["chapter"] == "inflode").all()
     assert key_figures["value"].notna().all()
+
+
+@pytest.mark.slow
+def test_a_published_year_does_not_change_when_later_data_arrive(demo, key_figures, tmp_path):
+    """The 2020 key figures are the same whether the 2021–2022 extracts exist or not, apart from
+    those labelled with the data cut-off (the March 2021 sample), and without the cut-off no
+    figure uses data after 2020."""
+    import shutil
+
+    from helpers import ingest
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for f in (demo / "raw").glob("*.xlsx"):
+        if not any(str(y) in f.name for y in (2021, 2022)):
+            shutil.copy2(f, raw / f.name)
+    ingest.run(raw, tmp_path / "processed")
+    early = run_chapter(tmp_path / "processed", tmp_path / "early", data_cutoff=CUTOFF_2021_REPORT)
+    labelled = key_figures["data_cutoff"].notna()
+    full = key_figures[~labelled].set_index("id")[["year", "value", "status"]]
+    only = early[early["data_cutoff"].isna()].set_index("id")[["year", "value", "status"]]
+    pd.testing.assert_frame_equal(full.sort_index(), only.sort_index())
+    plain = run_chapter(demo / "processed", tmp_path / "plain")
+    assert plain["data_cutoff"].isna().all() and (plain["year"] <= 2020).all()
 
 
 def test_notebook_reads_no_published_figures():
@@ -138,5 +179,7 @@ def test_the_chapter_runs_for_every_demo_year(year, tmp_path):
     kf = pd.read_csv(out / "key_figures_inflode.csv").set_index("id")
     assert kf.loc["inflow_aktualiseringar_total", "year"] == year
     text = (out / "01_inflode.ipynb").read_text(encoding="utf-8")
-    compared = ", ".join(str(y) for y in range(max(YEARS_DEMO[0], year - 2), year))
+    from helpers.phrasing import years_sv
+
+    compared = years_sv(range(max(YEARS_DEMO[0], year - 2), year))
     assert f"Kapitlet avser **{year}** och jämför med {compared}." in text

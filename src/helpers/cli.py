@@ -22,6 +22,9 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--renderer", choices=["auto", "quarto", "builtin"], default="auto",
                    help="auto: Quarto om det finns på PATH, annars den inbyggda (pandoc + typst)")
     p.add_argument("--jobs", type=int, default=None, help="kapitel som körs parallellt (standard: antal kärnor)")
+    p.add_argument("--data-cutoff", default=None, metavar="ÅÅÅÅ-MM-DD",
+                   help="sista dag med data (standard: rapportårets slut); ett senare datum tar med stickprovet "
+                        "i mars året efter, som rapporten 2021 gjorde (2021-03-31 för rapportår 2020)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,14 +61,15 @@ def main(argv: list[str] | None = None) -> int:
 
             return ingest.main([])
         if args.command == "render":
-            build.render(args.year, renderer=args.renderer, jobs=args.jobs,
+            build.render(args.year, renderer=args.renderer, jobs=args.jobs, data_cutoff=args.data_cutoff,
                          use_cache=not args.no_cache, publish=not args.no_publish)
             return 0
         if args.command == "bench":
             times = {}
             for label, cache in (("kall", False), ("varm", True)):
                 t = time.perf_counter()
-                build.render(args.year, renderer=args.renderer, jobs=args.jobs, use_cache=cache,
+                build.render(args.year, renderer=args.renderer, jobs=args.jobs, data_cutoff=args.data_cutoff,
+                             use_cache=cache,
                              publish=False, log=lambda _m: None)
                 times[label] = time.perf_counter() - t
             for label, s in times.items():

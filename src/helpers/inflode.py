@@ -1,25 +1,62 @@
 """Computations of the Inflöde chapter (how children and young people come to the social services).
 
-Every function takes the processed ``aktualiseringar`` table (one row per aktualisering, see the
-contract) and returns tidy frames or plain numbers; the notebook only calls, publishes and writes
-prose. Bases are documented per function because the report's own bases vary.
+The chapter publishes counts of one unit, the *aktualisering* (anmälan, ansökan or annat sätt),
+from the processed ``aktualiseringar`` table. :func:`tabulate` registers every count the chapter
+publishes (tables, figure data, totals stated in the text, the monthly series, the March samples)
+in one :class:`~helpers.disclosure.CellSet` over the same records, so that disclosure control sees
+how the tables relate to each other (a total and its parts, 0–17 against 0–12 and 13–17, the March
+sample against the monthly series) and protects them all at once. The notebook then reads only
+protected values.
+
+Vintage: a report for year Y uses aktualiseringar received up to the end of Y. A later
+``data_cutoff`` (ISO date) admits the March sample of the following year, as the 2021 report did;
+everything that uses data after Y says so (:attr:`InflowTables.late_years`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from . import codes
+from .disclosure import CellSet
+
+if TYPE_CHECKING:
+    from .publish import Publisher
 
 AGEGROUPS = ("0-12", "13-17", "18-20")
 CLOSED = ("kronologiska", "service", "annan_verksamhet")
+AREA_UTSATT, AREA_OVRIGA = "Utsatta områden", "Övriga områden"
+#: Month of the sample (stickprov) of all anmälningar, as in the 2021 report.
+SAMPLE_MONTH = 3
 
 
-def prepare(akt: pd.DataFrame) -> pd.DataFrame:
-    """Add derived columns: typ, alderskategori, kategori, aldersgrupp, utsatt_omrade, manad."""
+def cutoff_date(year: int, data_cutoff: str | None = None) -> pd.Timestamp:
+    """The last day whose aktualiseringar a report for ``year`` may use.
+
+    Default: 31 December of ``year``. A ``data_cutoff`` before that is refused (the report year
+    would be incomplete); one after it admits the March sample of the following year only.
+    """
+    end = pd.Timestamp(year=year, month=12, day=31)
+    if not data_cutoff:
+        return end
+    try:
+        cut = pd.Timestamp(data_cutoff).normalize()
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"data_cutoff måste vara ett datum (ÅÅÅÅ-MM-DD), inte {data_cutoff!r}") from e
+    if cut < end:
+        raise ValueError(f"data_cutoff {cut.date()} ligger före rapportårets slut ({end.date()})")
+    return cut
+
+
+def prepare(akt: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Derived columns (typ, alderskategori, kategori, aldersgrupp, utsatt_omrade, omrade, manad,
+    period); only aktualiseringar received on or before ``cutoff`` (all when ``None``)."""
     df = akt.copy()
+    if cutoff is not None:
+        df = df[df["inkom_datum"] <= cutoff].copy()
     types = codes.load("aktualiseringstyper").set_index("aktualiseringstyp")
     at = df["aktualiseringstyp"].astype(str)
     df["typ"] = at.map(types["typ"])
@@ -27,9 +64,13 @@ def prepare(akt: pd.DataFrame) -> pd.DataFrame:
     df["kategori"] = df["orsakskod"].astype(str).map(codes.orsak_kategori())
     df["aldersgrupp"] = pd.cut(df["alder"].astype(int), [-1, 12, 17, 20], labels=list(AGEGROUPS)).astype(str)
     df["utsatt_omrade"] = df["stadsdel"].astype(str).isin(codes.utsatta_omraden())
+    df["omrade"] = df["utsatt_omrade"].map({True: AREA_UTSATT, False: AREA_OVRIGA})
     df["manad"] = df["inkom_datum"].dt.month
+    df["period"] = df["inkom_datum"].dt.strftime("%Y-%m")
     df["ar"] = df["ar"].astype(int)
-    return df
+    for col in ("beslut", "stadsdel", "anmalare", "kon", "orsakskod", "aktualiseringstyp"):
+        df[col] = df[col].astype(str)
+    return df.reset_index(drop=True)
 
 
 def years_available(df: pd.DataFrame) -> list[int]:
@@ -44,137 +85,255 @@ def comparison_years(df: pd.DataFrame, year: int, span: int = 2) -> list[int]:
     return [y for y in avail if year - span <= y <= year]
 
 
-def type_counts(df: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Aktualiseringar by aktualiseringstyp in ``year``: n and share (%) of all aktualiseringar."""
-    d = df[df["ar"] == year]
-    order = codes.values("aktualiseringstyper")
-    n = d["aktualiseringstyp"].astype(str).value_counts().reindex(order, fill_value=0)
-    out = pd.DataFrame({"aktualiseringstyp": order, "antal": n.to_numpy()})
-    out["andel"] = 100 * out["antal"] / out["antal"].sum()
+def _first_per_person(df: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.Series:
+    """True on the first record (by date, id) of each person within ``by`` among ``mask``: counting
+    these records counts persons, and keeps the count a sum of records for disclosure control."""
+    d = df[mask].sort_values(["inkom_datum", "aktualisering_id"])
+    first = d.index[~d.duplicated([*by, "person_id"])]
+    out = pd.Series(False, index=df.index)
+    out.loc[first] = True
     return out
-
-
-def cause_counts(df: pd.DataFrame, year: int, *, typ: str = "anmälan", alderskategori: str = "0-17",
-                 aldersgrupp: str | None = None) -> pd.DataFrame:
-    """Aktualiseringar of one type by the report's cause category, with share (%) of the group."""
-    d = df[(df["ar"] == year) & (df["typ"] == typ) & (df["alderskategori"] == alderskategori)]
-    if aldersgrupp is not None:
-        d = d[d["aldersgrupp"] == aldersgrupp]
-    labels = codes.kategori_etikett()
-    n = d["kategori"].value_counts().reindex(list(labels), fill_value=0)
-    out = pd.DataFrame({"kategori": list(labels), "orsak": list(labels.values()), "antal": n.to_numpy()})
-    out["andel"] = 100 * out["antal"] / max(len(d), 1)
-    return out
-
-
-def code_share(df: pd.DataFrame, year: int, orsakskod: str, *, typ: str, alderskategori: str = "0-17") -> tuple[int, int]:
-    """(count with ``orsakskod``, all) among aktualiseringar of one type and age category."""
-    d = df[(df["ar"] == year) & (df["typ"] == typ) & (df["alderskategori"] == alderskategori)]
-    return int((d["orsakskod"].astype(str) == orsakskod).sum()), len(d)
-
-
-def code_counts(df: pd.DataFrame, year: int, *, typ: str, alderskategori: str = "0-17") -> pd.DataFrame:
-    """Counts by BBIC orsakskod (with its name) among aktualiseringar of one type and age category."""
-    d = df[(df["ar"] == year) & (df["typ"] == typ) & (df["alderskategori"] == alderskategori)]
-    names = codes.load("orsakskoder").set_index("kod")["orsak"]
-    n = d["orsakskod"].astype(str).value_counts()
-    out = pd.DataFrame({"orsakskod": n.index, "orsak": n.index.map(names), "antal": n.to_numpy()})
-    out["andel"] = 100 * out["antal"] / max(len(d), 1)
-    return out.sort_values(["antal", "orsakskod"], ascending=[False, True], ignore_index=True)
-
-
-def decisions_by_year(df: pd.DataFrame, years: list[int], typ: str = "anmälan") -> pd.DataFrame:
-    """What aktualiseringar of one type (both age categories) led to, per year (long format)."""
-    d = df[(df["typ"] == typ) & (df["ar"].isin(years))]
-    order = codes.values("beslut")
-    t = d.groupby(["ar", "beslut"], observed=False).size().unstack(fill_value=0).reindex(columns=order, fill_value=0)
-    t = t.reindex(years, fill_value=0)
-    long = t.stack().rename("antal").reset_index()
-    long["andel"] = 100 * long["antal"] / long.groupby("ar")["antal"].transform("sum")
-    long["etikett"] = long["beslut"].map(lambda b: codes.label("beslut", b))
-    return long
-
-
-def closed_without_action(df: pd.DataFrame, year: int) -> int:
-    """Anmälningar (0-17 and 18-20) closed without action (kronologiska pärmen, incl. referrals)."""
-    d = df[(df["ar"] == year) & (df["typ"] == "anmälan")]
-    return int(d["beslut"].astype(str).isin(CLOSED).sum())
-
-
-def utredning_share(df: pd.DataFrame, year: int, typ: str) -> tuple[int, int]:
-    """(led to utredning, all) for aktualiseringar of one type in ``year``."""
-    d = df[(df["ar"] == year) & (df["typ"] == typ)]
-    return int((d["beslut"].astype(str) == "utredning").sum()), len(d)
-
-
-def crime_among_investigated(df: pd.DataFrame, year: int) -> tuple[int, int]:
-    """(with cause category brottslighet, all) among anmälningar that led to an utredning."""
-    d = df[(df["ar"] == year) & (df["typ"] == "anmälan") & (df["beslut"].astype(str) == "utredning")]
-    return int((d["kategori"] == "brottslighet").sum()), len(d)
-
-
-def monthly_counts(df: pd.DataFrame, typ: str = "anmälan") -> pd.DataFrame:
-    """Aktualiseringar of one type per calendar month over all years (columns month, n)."""
-    d = df[df["typ"] == typ]
-    s = d.groupby(d["inkom_datum"].dt.to_period("M")).size()
-    idx = pd.period_range(s.index.min(), s.index.max(), freq="M")
-    s = s.reindex(idx, fill_value=0)
-    return pd.DataFrame({"month": idx.to_timestamp(), "n": s.to_numpy()})
-
-
-def per_1000_by_area(df: pd.DataFrame, befolkning: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Anmälningar 0-17 per 1 000 children 0-17 by area (population of the same year)."""
-    d = df[(df["ar"] == year) & (df["typ"] == "anmälan") & (df["alderskategori"] == "0-17")]
-    b = befolkning[(befolkning["ar"].astype(int) == year) & (befolkning["aldersgrupp"].astype(str) != "18-20")]
-    pop = b.groupby(b["stadsdel"].astype(str))["antal"].sum()
-    n = d["stadsdel"].astype(str).value_counts().reindex(pop.index, fill_value=0)
-    out = pd.DataFrame({"stadsdel": pop.index, "anmalningar": n.to_numpy(), "barn_0_17": pop.to_numpy().astype(int)})
-    out["utsatt_omrade"] = out["stadsdel"].isin(codes.utsatta_omraden())
-    out["per_1000"] = 1000 * out["anmalningar"] / out["barn_0_17"]
-    return out.sort_values("per_1000", ascending=False, ignore_index=True)
 
 
 @dataclass(frozen=True)
-class MarchSample:
-    """The March sample (stickprov) of one year: every anmälan received in March."""
+class MarchCells:
+    """Cell ids of the March sample of one year (every anmälan received in March)."""
 
     year: int
-    total: int
-    repeat: int  # reports concerning a person with two or more reports in the month
-    utsatt: int
-    brott: int
-    brott_pojkar: int
-    brott_utsatt: int
-    brott_utsatt_pojkar: int
-    brott_utsatt_personer: int
-    reporters: pd.DataFrame  # by area type: anmalare, antal, andel
-    causes: pd.DataFrame  # by area type: kategori, antal, andel
+    total: str
+    repeat: str  # anmälningar about a person with two or more anmälningar in the month
+    utsatt: str
+    ovriga: str
+    brott: str
+    brott_pojkar: str
+    brott_utsatt: str
+    brott_utsatt_pojkar: str
+    brott_utsatt_personer: str  # persons, not anmälningar
+    reporters: pd.DataFrame  # omrade, anmalare, etikett, antal, cell
+    causes: pd.DataFrame  # omrade, kategori, orsak, antal, cell
 
 
-def march_sample(df: pd.DataFrame, year: int) -> MarchSample:
-    d = df[(df["ar"] == year) & (df["typ"] == "anmälan") & (df["manad"] == 3)].copy()
-    if d.empty:
-        raise ValueError(f"Inga anmälningar i mars {year}.")
-    per_person = d.groupby("person_id")["aktualisering_id"].transform("size")
-    brott = d[d["kategori"] == "brottslighet"]
-    brott_u = brott[brott["utsatt_omrade"]]
-    d["omrade"] = d["utsatt_omrade"].map({True: "Utsatta områden", False: "Övriga områden"})
+@dataclass
+class InflowTables:
+    """Every count the Inflöde chapter publishes, registered in :attr:`cells` (one unit: records of
+    ``aktualiseringar``; person counts are counted as a person's first record)."""
 
-    def by_area(col: str) -> pd.DataFrame:
-        t = d.groupby(["omrade", col], observed=True).size().rename("antal").reset_index()
-        t["andel"] = 100 * t["antal"] / t.groupby("omrade")["antal"].transform("sum")
-        return t.sort_values(["omrade", "antal"], ascending=[True, False], ignore_index=True)
+    year: int
+    cutoff: pd.Timestamp
+    years: list[int]  # comparison years (report year and up to two before)
+    all_years: list[int]  # every year up to the report year
+    cells: CellSet
+    total: str  # aktualiseringar in the report year
+    types: pd.DataFrame  # aktualiseringstyp, antal, cell
+    anm_per_year: pd.DataFrame  # ar, antal, cell: anmälningar 0–17
+    causes: pd.DataFrame  # ar, kategori, orsak, antal, cell: anmälningar 0–17
+    cause_totals: pd.DataFrame  # ar, antal, cell
+    ages: pd.DataFrame  # ar, aldersgrupp, kategori, orsak, antal, cell
+    age_totals: pd.DataFrame  # ar, aldersgrupp, antal, cell
+    child_causes: pd.DataFrame  # ar, antal, cell: causes in the child itself (orsak_hos_barnet)
+    uam: str  # anmälningar 0–17 with orsakskod X01 (ensamkommande barn)
+    ansokan: pd.DataFrame  # orsakskod, orsak, antal, cell: ansökningar 0–17 in the report year
+    ansokan_total: str
+    decisions: pd.DataFrame  # ar, beslut, etikett, antal, cell: anmälningar (0–20)
+    decision_totals: pd.DataFrame  # ar, antal, cell
+    closed: pd.DataFrame  # ar, antal, cell: anmälningar closed without action
+    to_utredning: dict[str, tuple[str, str]]  # typ → (led to utredning, all) in the report year
+    crime: pd.DataFrame  # ar, k, n (cell ids): brottslighet among anmälningar that led to utredning
+    areas: pd.DataFrame  # stadsdel, utsatt_omrade, antal, cell, barn_0_17
+    area_types: pd.DataFrame  # omrade, antal, cell, barn_0_17
+    monthly: pd.DataFrame  # month (Timestamp), period, antal, cell: anmälningar 0–20 per month
+    yearly: pd.DataFrame  # ar, antal, cell: anmälningar 0–20 per year
+    children: str  # children 0–17 with at least one anmälan in the report year
+    samples: dict[int, MarchCells] = field(default_factory=dict)
+    model_margins: bool = False  # the monthly model's fitted values may be published
 
-    return MarchSample(
+    @property
+    def late_years(self) -> list[int]:
+        """Sample years after the report year (admitted only by ``data_cutoff``)."""
+        return [y for y in self.samples if y > self.year]
+
+
+def tabulate(akt: pd.DataFrame, befolkning: pd.DataFrame, year: int, data_cutoff: str | None = None,
+             *, model_margins: bool = True) -> InflowTables:
+    """Register every count of the chapter for ``year`` in one :class:`CellSet` (see the module doc).
+
+    ``akt`` is the processed ``aktualiseringar`` table (not yet :func:`prepare`-d), ``befolkning``
+    the population extract (denominators of the rates; public numbers, not cells).
+    ``model_margins`` registers what the monthly model's fitted values reveal (see
+    :func:`_register_model_margins`); without them the chapter must not publish fitted values.
+    """
+    cutoff = cutoff_date(year, data_cutoff)
+    df = prepare(akt, cutoff)
+    years = comparison_years(df, year)
+    all_years = [y for y in years_available(df) if y <= year]
+    anm = df["typ"] == "anmälan"
+    a017 = anm & (df["alderskategori"] == "0-17")
+    in_year = df["ar"] == year
+    in_cmp = df["ar"].isin(years)
+
+    # Flags that turn person counts into record counts.
+    march = anm & (df["manad"] == SAMPLE_MONTH)
+    per_person = df[march].groupby(["ar", "person_id"])["aktualisering_id"].transform("size")
+    df["repeat_march"] = False
+    df.loc[per_person.index, "repeat_march"] = per_person >= 2
+    df["brott_utsatt_first"] = _first_per_person(
+        df, march & (df["kategori"] == "brottslighet") & df["utsatt_omrade"], ["ar"])
+    df["child_first"] = _first_per_person(df, a017, ["ar"])
+
+    cs = CellSet(df, unit="aktualiseringar")
+    lv_typ = codes.values("aktualiseringstyper")
+    lv_kat = list(codes.kategori_etikett())
+    lv_beslut = codes.values("beslut")
+    labels_kat = codes.kategori_etikett()
+
+    total = cs.total("aktualiseringar", where=in_year)
+    types = cs.tabulate("fig-akttyp", by="aktualiseringstyp", where=in_year, levels={"aktualiseringstyp": lv_typ})
+    anm_per_year = cs.tabulate("anmalningar-0-17", by="ar", where=a017 & (df["ar"] <= year), levels={"ar": all_years})
+
+    causes = cs.tabulate("fig-orsaker", by=["ar", "kategori"], where=a017 & in_cmp,
+                         levels={"ar": years, "kategori": lv_kat})
+    causes.insert(2, "orsak", causes["kategori"].map(labels_kat))
+    cause_totals = anm_per_year[anm_per_year["ar"].isin(years)].reset_index(drop=True)
+    kat = codes.load("kategorier")
+    own = df["kategori"].isin(kat.loc[kat["orsak_hos_barnet"], "kategori"])
+    child_causes = cs.tabulate("orsak-hos-barnet", by="ar", where=a017 & in_cmp & own, levels={"ar": years})
+
+    ages = cs.tabulate("fig-aldersgrupper", by=["ar", "aldersgrupp", "kategori"], where=a017 & in_cmp,
+                       levels={"ar": years, "aldersgrupp": ["0-12", "13-17"], "kategori": lv_kat})
+    ages.insert(3, "orsak", ages["kategori"].map(labels_kat))
+    age_totals = cs.tabulate("aldersgrupper", by=["ar", "aldersgrupp"], where=a017 & in_cmp,
+                             levels={"ar": years, "aldersgrupp": ["0-12", "13-17"]})
+    uam = cs.total("ensamkommande", where=a017 & in_year & (df["orsakskod"] == "X01"))
+
+    ans = (df["typ"] == "ansökan") & (df["alderskategori"] == "0-17") & in_year
+    present = df.loc[ans, "orsakskod"].value_counts()
+    order = sorted(present.index, key=lambda c: (-present[c], c))
+    ansokan = cs.tabulate("tbl-ansokan", by="orsakskod", where=ans, levels={"orsakskod": order})
+    names = codes.load("orsakskoder").set_index("kod")["orsak"]
+    ansokan.insert(1, "orsak", ansokan["orsakskod"].map(names))
+    ansokan_total = cs.total("ansokningar-0-17", where=ans)
+
+    decisions = cs.tabulate("fig-beslut", by=["ar", "beslut"], where=anm & in_cmp,
+                            levels={"ar": years, "beslut": lv_beslut})
+    decisions.insert(2, "etikett", decisions["beslut"].map(lambda b: codes.label("beslut", b)))
+    decision_totals = cs.tabulate("anmalningar", by="ar", where=anm & in_cmp, levels={"ar": years})
+    closed = cs.tabulate("avslutade-utan-atgard", by="ar", where=anm & in_cmp & df["beslut"].isin(CLOSED),
+                         levels={"ar": years})
+
+    to_utredning = {}
+    for typ, slug in (("ansökan", "ansokan"), ("annat sätt", "annat-satt")):
+        base = in_year & (df["typ"] == typ)
+        to_utredning[typ] = (cs.total(f"utredning-{slug}", where=base & (df["beslut"] == "utredning")),
+                             cs.total(f"{slug}", where=base))
+
+    utr = anm & in_cmp & (df["beslut"] == "utredning")
+    crime_k = cs.tabulate("utredning-brott", by="ar", where=utr & (df["kategori"] == "brottslighet"), levels={"ar": years})
+    crime_n = cs.tabulate("utredning", by="ar", where=utr, levels={"ar": years})
+    crime = pd.DataFrame({"ar": years, "k": crime_k["cell"].to_numpy(), "n": crime_n["cell"].to_numpy()})
+
+    b = befolkning[(befolkning["ar"].astype(int) == year) & (befolkning["aldersgrupp"].astype(str) != "18-20")]
+    pop = b.groupby(b["stadsdel"].astype(str))["antal"].sum()
+    areas = cs.tabulate("fig-per1000", by="stadsdel", where=a017 & in_year, levels={"stadsdel": list(pop.index)})
+    areas["utsatt_omrade"] = areas["stadsdel"].isin(codes.utsatta_omraden())
+    areas["barn_0_17"] = areas["stadsdel"].map(pop).astype(int)
+    area_types = cs.tabulate("omradestyp", by="omrade", where=a017 & in_year & df["stadsdel"].isin(pop.index),
+                             levels={"omrade": [AREA_UTSATT, AREA_OVRIGA]})
+    utsatt_pop = pop[pop.index.isin(codes.utsatta_omraden())].sum()
+    area_types["barn_0_17"] = area_types["omrade"].map({AREA_UTSATT: utsatt_pop, AREA_OVRIGA: pop.sum() - utsatt_pop}).astype(int)
+
+    upto = anm & (df["ar"] <= year)
+    months = pd.period_range(f"{all_years[0]}-01", f"{year}-12", freq="M").strftime("%Y-%m").tolist()
+    monthly = cs.tabulate("fig-manad", by="period", where=upto, levels={"period": months})
+    monthly.insert(0, "month", pd.to_datetime(monthly["period"] + "-01"))
+    yearly = cs.tabulate("tbl-arsforandring", by="ar", where=upto, levels={"ar": all_years})
+    margins = model_margins and len(monthly) >= 24
+    if margins:
+        _register_model_margins(cs, monthly)
+    children = cs.total("barn-0-17", where=a017 & in_year & df["child_first"])
+
+    t = InflowTables(year, cutoff, years, all_years, cs, total, types, anm_per_year, causes, cause_totals,
+                     ages, age_totals, child_causes, uam, ansokan, ansokan_total, decisions, decision_totals,
+                     closed, to_utredning, crime, areas, area_types, monthly, yearly, children,
+                     model_margins=margins)
+    # The sample of the following March only when the cut-off covers all of that March.
+    late_ok = cutoff >= pd.Timestamp(year=year + 1, month=SAMPLE_MONTH, day=31)
+    sample_years = [y for y in ((year, year + 1) if late_ok else (year - 1, year))
+                    if (df["ar"].eq(y) & march).any()]
+    for y in sample_years:
+        t.samples[y] = _march_cells(cs, df, y, march)
+    return t
+
+
+def tabulate_protected(publisher: Publisher, akt: pd.DataFrame, befolkning: pd.DataFrame, year: int,
+                       data_cutoff: str | None = None) -> InflowTables:
+    """:func:`tabulate` and protect everything at once through ``publisher``.
+
+    When the fitted values of the monthly model would by themselves reveal a small count (a
+    month with 1–4 anmälningar whose calendar-month sum is otherwise published, say), the chapter
+    is tabulated again without them: the figure then shows the observed series only.
+    """
+    t = tabulate(akt, befolkning, year, data_cutoff)
+    try:
+        publisher.protect(t.cells)
+    except RuntimeError:
+        if not t.model_margins:
+            raise
+        t = tabulate(akt, befolkning, year, data_cutoff, model_margins=False)
+        publisher.protect(t.cells)
+    return t
+
+
+def _register_model_margins(cs: CellSet, monthly: pd.DataFrame) -> None:
+    """Register what the fitted values of the monthly count model reveal.
+
+    A Poisson model with month-of-year effects and a trend (or year effects) reproduces, in its
+    fitted values, the sum of the counts of each calendar month over the years and the
+    trend-weighted sum (its score equations). Publishing the fitted values beside the series
+    therefore publishes these sums; registering them lets disclosure control keep a hidden month
+    hidden. (A negative binomial fit reveals weighted versions of the same sums; protecting the
+    unweighted ones is the conservative reading.)
+    """
+    cal = monthly["month"].dt.month
+    for m in sorted(cal.unique()):
+        cells = monthly.loc[cal == m, "cell"]
+        if len(cells) > 1:
+            cs.combination(f"modell-manad-{int(m):02d}", dict.fromkeys(cells, 1.0))
+    t = range(len(monthly))
+    if len(monthly) > 12:
+        cs.combination("modell-trend", {c: float(i) for c, i in zip(monthly["cell"], t, strict=True) if i})
+
+
+def _march_cells(cs: CellSet, df: pd.DataFrame, year: int, march: pd.Series) -> MarchCells:
+    m = march & (df["ar"] == year)
+    brott = m & (df["kategori"] == "brottslighet")
+    boys = df["kon"] == "Pojke"
+    u = df["utsatt_omrade"]
+    p = f"mars{year}"
+    reporters = cs.tabulate(f"{p}-anmalare", by=["omrade", "anmalare"], where=m,
+                            levels={"omrade": [AREA_UTSATT, AREA_OVRIGA], "anmalare": codes.values("anmalare")})
+    reporters.insert(2, "etikett", reporters["anmalare"].map(lambda a: codes.label("anmalare", a)))
+    causes = cs.tabulate(f"{p}-orsaker", by=["omrade", "kategori"], where=m,
+                         levels={"omrade": [AREA_UTSATT, AREA_OVRIGA], "kategori": list(codes.kategori_etikett())})
+    causes.insert(2, "orsak", causes["kategori"].map(codes.kategori_etikett()))
+    return MarchCells(
         year=year,
-        total=len(d),
-        repeat=int((per_person >= 2).sum()),
-        utsatt=int(d["utsatt_omrade"].sum()),
-        brott=len(brott),
-        brott_pojkar=int((brott["kon"].astype(str) == "Pojke").sum()),
-        brott_utsatt=len(brott_u),
-        brott_utsatt_pojkar=int((brott_u["kon"].astype(str) == "Pojke").sum()),
-        brott_utsatt_personer=int(brott_u["person_id"].nunique()),
-        reporters=by_area("anmalare"),
-        causes=by_area("kategori"),
+        total=cs.total(f"{p}", where=m),
+        repeat=cs.total(f"{p}-upprepade", where=m & df["repeat_march"]),
+        utsatt=cs.total(f"{p}-utsatta", where=m & u),
+        ovriga=cs.total(f"{p}-ovriga", where=m & ~u),
+        brott=cs.total(f"{p}-brott", where=brott),
+        brott_pojkar=cs.total(f"{p}-brott-pojkar", where=brott & boys),
+        brott_utsatt=cs.total(f"{p}-brott-utsatta", where=brott & u),
+        brott_utsatt_pojkar=cs.total(f"{p}-brott-utsatta-pojkar", where=brott & u & boys),
+        brott_utsatt_personer=cs.total(f"{p}-brott-utsatta-personer", where=brott & u & df["brott_utsatt_first"]),
+        reporters=reporters,
+        causes=causes,
     )
+
+
+def since_rising(counts: dict[int, int | None], year: int) -> int:
+    """First year of the unbroken rise that ends in ``year`` (``year`` itself if it did not rise)."""
+    since = year
+    while counts.get(since - 1) is not None and counts.get(since) is not None and counts[since - 1] < counts[since]:
+        since -= 1
+    return since

@@ -2,31 +2,32 @@
 
 Every number that leaves a chapter notebook goes through a :class:`Publisher`, which
 
-* applies disclosure control (:func:`protect`): counts 1–4 are suppressed (shown as ``<5`` in
-  tables, missing in data and figures), plus one complementary cell where a single suppressed
-  cell could otherwise be derived from the group total, and the shares of suppressed rows;
-* draws figures in the report's one theme (:func:`setup_theme`) with title and source line;
-* writes PNG + SVG + CSV of each figure (next to the executed notebook and, for slides, under
-  ``figures/<year>/``), the CSV of each table, and ``key_figures_<chapter>.csv``, each file
-  atomically (temporary file in the same folder, then ``os.replace``);
+* runs disclosure control once per chapter (:meth:`Publisher.protect`, see
+  :mod:`helpers.disclosure`) over every count the chapter registered, and from then on hands out
+  only protected values: views of tables (:meth:`Publisher.view`), counts and shares for the prose
+  (:meth:`Publisher.n`, :meth:`Publisher.pct`) and key figures;
+* draws figures in the report's one theme (:func:`setup_theme`) with title, source line and an
+  explanation of the marks (``<5``: a count 1–4; ``x``: hidden so that others cannot be derived),
+  hidden bars marked, never drawn as zero (:func:`barh`);
+* writes PNG + SVG + CSV of each figure, the CSV of each table (with a column saying why a value
+  is missing), ``key_figures_<chapter>.csv``, ``disclosure_<chapter>.json``,
+  ``publications_<chapter>.json`` (every published count and its cell, for the build's audit),
+  ``claims_<chapter>.json`` and ``headlines_<chapter>.json``, each file atomically;
 * shows the result as the cell's only output (an image or a Markdown pipe table), which Quarto
   picks up with the cell's ``#| label: fig-…`` / ``tbl-…`` and caption options.
-
-Key figures are recorded unrounded and unsuppressed: they are compared with the published report
-and are not displayed by themselves. The prose that shows them is the chapter's responsibility.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import numbers
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,14 +37,12 @@ from IPython.display import Image, Markdown, display
 
 from . import fmt
 from .config import PATHS
+from .disclosure import MIN_CELL, CellSet, Protected
+from .phrasing import ClaimLog
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-#: Smallest count that is published as is: counts 1 to MIN_CELL − 1 are suppressed (0 is not).
-MIN_CELL = 5
-#: Name of the flag column added by :func:`protect`.
-FLAG_COL = "skyddad"
 #: How a suppressed count (1–4) is shown in a table.
 SUPPRESSED = f"<{MIN_CELL}"
 #: How a complementary suppressed count, or a share of a suppressed row, is shown in a table.
@@ -57,7 +56,7 @@ SOURCE_COLOR = "#555555"
 SYNTHETIC_NOTE = "Syntetiska demodata."
 
 KEY_FIGURE_UNITS = ("count", "percent", "ratio", "per_1000", "kr", "percentage_points", "year")
-KEY_FIGURE_COLUMNS = ["id", "chapter", "year", "value", "unit", "label"]
+KEY_FIGURE_COLUMNS = ["id", "chapter", "year", "value", "unit", "label", "status", "data_cutoff"]
 
 _LABEL_RE = {
     prefix: re.compile(rf"^{prefix}-[A-Za-z0-9][A-Za-z0-9_-]*$") for prefix in ("fig", "tbl")
@@ -97,113 +96,78 @@ def setup_theme() -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, rc=THEME_RC)
 
 
-# --- Disclosure control -------------------------------------------------------------------------
+# --- Columns of a protected view ------------------------------------------------------------------
+#
+# A frame made by :meth:`Publisher.view` holds, for every published count column ``c``, the cell id
+# of each value in ``c|cell`` and its disclosure status in ``c|status`` ("" published, "<5" a
+# count 1–4, "x" hidden to protect another cell); a share column ``s`` has ``s|status``. Figures
+# and tables find their count and share columns from these companions, so a count cannot be
+# published around the protection step: a numeric column without them is refused.
+
+CELL_SUFFIX = "|cell"
+STATUS_SUFFIX = "|status"
+EXPLAIN_COL = "förklaring"
+EXPLAIN = {
+    SUPPRESSED: f"färre än {MIN_CELL}, redovisas inte",
+    HIDDEN: "döljs så att andra uppgifter inte kan räknas fram",
+}
 
 
-def _as_list(cols: str | Iterable[str] | None) -> list[str]:
-    if cols is None:
-        return []
-    if isinstance(cols, str):
-        return [cols]
-    return list(cols)
+def _count_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if isinstance(c, str) and f"{c}{CELL_SUFFIX}" in df.columns]
 
 
-@dataclass(frozen=True)
-class _Protection:
-    data: pd.DataFrame
-    primary: pd.DataFrame  # bool, count columns: suppressed because 1 ≤ n < MIN_CELL
-    secondary: pd.DataFrame  # bool, count columns: complementary suppression
-    rows: pd.Series  # bool: rows with any count suppressed by this call
-    share_cols: list[str]
-
-    @property
-    def n_suppressed(self) -> int:
-        return int(self.primary.to_numpy().sum() + self.secondary.to_numpy().sum())
+def _share_columns(df: pd.DataFrame) -> list[str]:
+    counts = set(_count_columns(df))
+    return [c for c in df.columns if isinstance(c, str) and f"{c}{STATUS_SUFFIX}" in df.columns
+            and c not in counts]
 
 
-def _protect(
-    df: pd.DataFrame,
-    count_cols: str | Iterable[str],
-    group_cols: str | Iterable[str] | None = None,
-    share_cols: str | Iterable[str] | None = None,
-    secondary: bool = True,
-) -> _Protection:
-    counts, groups, shares = _as_list(count_cols), _as_list(group_cols), _as_list(share_cols)
-    missing = [c for c in counts + groups + shares if c not in df.columns]
-    if missing:
-        raise KeyError(f"kolumner saknas i data: {missing} (har: {list(df.columns)})")
-    if overlap := set(counts) & set(shares):
-        raise ValueError(f"kolumner kan inte vara både antal och andel: {sorted(overlap)}")
-    out = df.copy()
-    values = pd.DataFrame(
-        {c: pd.to_numeric(out[c], errors="raise").astype(float) for c in counts}, index=out.index
-    )
-    if (values < 0).any().any():
-        raise ValueError(f"negativa antal i {[c for c in counts if (values[c] < 0).any()]}")
-    primary = (values > 0) & (values < MIN_CELL)
-    second = pd.DataFrame(False, index=out.index, columns=counts)
-
-    if secondary and counts and len(out) > 1:
-        if groups:
-            positions = out.groupby(groups, dropna=False, sort=False).indices.values()
-        else:
-            positions = [np.arange(len(out))]
-        for pos in positions:
-            if len(pos) < 2:
-                continue
-            for c in counts:
-                prim = primary[c].to_numpy()[pos]
-                if prim.sum() != 1:
-                    continue
-                v = values[c].to_numpy()[pos]
-                free = ~prim & ~np.isnan(v)
-                # Prefer the smallest positive cell; a zero hides less but is better than nothing.
-                for candidates in (free & (v > 0), free):
-                    if candidates.any():
-                        idx = np.flatnonzero(candidates)
-                        chosen = idx[np.argsort(v[idx], kind="stable")[0]]
-                        second.iloc[pos[chosen], second.columns.get_loc(c)] = True
-                        break
-
-    hidden = primary | second
-    for c in counts:
-        if hidden[c].any():
-            out[c] = values[c].where(~hidden[c])
-    rows = hidden.any(axis=1) if counts else pd.Series(False, index=out.index)
-    for c in shares:
-        if rows.any():
-            out[c] = pd.to_numeric(out[c], errors="raise").astype(float).where(~rows)
-    previous = out[FLAG_COL].fillna(False).astype(bool) if FLAG_COL in out.columns else False
-    out[FLAG_COL] = rows | previous
-    return _Protection(out, primary, second, rows, shares)
+def _meta_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if isinstance(c, str) and c.endswith((CELL_SUFFIX, STATUS_SUFFIX))]
 
 
-def protect(
-    df: pd.DataFrame,
-    count_cols: str | Iterable[str],
-    group_cols: str | Iterable[str] | None = None,
-    share_cols: str | Iterable[str] | None = None,
-    *,
-    secondary: bool = True,
-) -> tuple[pd.DataFrame, int]:
-    """Disclosure control for published counts. Returns ``(protected copy, cells suppressed)``.
+def _status(df: pd.DataFrame, col: str) -> pd.Series:
+    key = f"{col}{STATUS_SUFFIX}"
+    return df[key].fillna("").astype(str) if key in df.columns else pd.Series("", index=df.index)
 
-    * **Primary suppression**: every count 1–4 (``1 ≤ n < MIN_CELL``) in ``count_cols`` becomes
-      NaN. Zero is published (it reveals nothing about a person). Missing input stays missing.
-    * **Secondary suppression** (``secondary=True``): the rows of each group (``group_cols``; the
-      whole frame when ``None``) are treated as the parts of a published total, column by column.
-      If exactly one cell of a group is suppressed, its value would follow from the total by
-      subtraction, so the smallest other positive cell of the group (the first one on ties; a
-      zero if there is no positive one) is suppressed too. Pass ``secondary=False`` when the rows
-      do not add up to anything published (for example a time series of monthly counts).
-    * **Shares**: in every row with a suppressed count, all ``share_cols`` become NaN, since a
-      share and its base give back the count.
-    * A bool column ``skyddad`` flags the rows with a suppressed count (OR-ed with an existing one).
 
-    Count columns with suppressed cells become float (NaN for suppressed); others keep their dtype.
-    """
-    p = _protect(df, count_cols, group_cols, share_cols, secondary)
-    return p.data, p.n_suppressed
+def _rename_view(df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """Rename columns together with their ``|cell`` and ``|status`` companions."""
+    full = dict(columns)
+    for old, new in columns.items():
+        for suffix in (CELL_SUFFIX, STATUS_SUFFIX):
+            if f"{old}{suffix}" in df.columns:
+                full[f"{old}{suffix}"] = f"{new}{suffix}"
+    return df.rename(columns=full)
+
+
+def _check_numeric_columns(df: pd.DataFrame, label: str, free: Sequence[str]) -> None:
+    published = set(_count_columns(df)) | set(_share_columns(df)) | set(free) | set(_meta_columns(df))
+    loose = [c for c in df.columns if c not in published and not _is_year_column(c)
+             and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    if loose:
+        raise ValueError(
+            f"{label}: kolumnerna {loose} är tal som inte gått genom röjandekontrollen. Skapa dem med "
+            "Publisher.view (antal och andelar), eller ange dem i free= om de inte är antal eller "
+            "andelar av antal (till exempel befolkning eller en modellskattning)."
+        )
+
+
+def _published_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """The data file of a figure or table: values, and a column saying why a value is missing."""
+    out = df[[c for c in df.columns if c not in _meta_columns(df)]].copy()
+    notes = []
+    for i in range(len(df)):
+        parts = []
+        for c in _count_columns(df) + _share_columns(df):
+            mark = _status(df, c).iloc[i]
+            if mark:
+                parts.append(f"{c}: {mark} = {EXPLAIN[mark]}")
+        notes.append("; ".join(parts))
+    if any(notes):
+        out[EXPLAIN_COL] = notes
+    return out
 
 
 # --- Output helpers -----------------------------------------------------------------------------
@@ -269,71 +233,44 @@ def _escape_md(text: str) -> str:
 
 def markdown_table(
     df: pd.DataFrame,
-    count_cols: Sequence[str] = (),
-    share_cols: Sequence[str] = (),
     decimals: int | Mapping[str, int] | None = None,
-    primary: pd.DataFrame | None = None,
-    secondary: pd.DataFrame | None = None,
-    hidden_rows: pd.Series | None = None,
 ) -> str:
-    """Format ``df`` as a Markdown pipe table with Swedish numbers.
+    """Format a protected view as a Markdown pipe table with Swedish numbers.
 
-    Counts via :func:`fmt.num` (suppressed ones as ``<5``, complementary ones as ``x``), shares
-    via :func:`fmt.pct` (``x`` in suppressed rows), other numbers via :func:`fmt.num`. ``decimals``
-    is the number of decimals for shares and other non-integer columns (default 1), or a mapping
-    column → decimals for any column. Year columns (``År``, ``ar``, ``year``) are written as is.
-    Numeric columns are right-aligned.
+    Count columns (those with a ``|cell`` companion) via :func:`fmt.num`, a hidden count as
+    ``<5`` or ``x`` from its ``|status``; share columns (with a ``|status`` companion) via
+    :func:`fmt.pct`, hidden as ``x``; other numbers via :func:`fmt.num`. ``decimals`` is the number
+    of decimals for shares and other non-integer columns (default 1), or a mapping column →
+    decimals. Year columns (``År``, ``ar``, ``year``) are written as is. Numbers are right-aligned.
     """
     df = df.reset_index(drop=True)
-    if primary is not None:
-        primary = primary.reset_index(drop=True)
-    if secondary is not None:
-        secondary = secondary.reset_index(drop=True)
-    if hidden_rows is not None:
-        hidden_rows = hidden_rows.reset_index(drop=True)
     per_col = dict(decimals) if isinstance(decimals, Mapping) else {}
     default = decimals if isinstance(decimals, int) and not isinstance(decimals, bool) else 1
+    counts, shares = _count_columns(df), _share_columns(df)
 
-    def flagged(mask: pd.DataFrame | pd.Series | None, i: int, col: str | None = None) -> bool:
-        if mask is None:
-            return False
-        if col is None:
-            return bool(mask.at[i])
-        return col in mask.columns and bool(mask.at[i, col])
+    def mark(m: str) -> str:
+        return "\\" + m if m == SUPPRESSED else m  # escaped: "<5" is not the start of HTML
 
     def cells(col: str) -> tuple[list[str], bool]:
         s = df[col]
-        if col in count_cols:
-            out = []
-            for i, v in s.items():
-                if fmt.is_missing(v) and flagged(primary, i, col):
-                    out.append("\\" + SUPPRESSED)  # escaped: "<5" is not the start of HTML
-                elif fmt.is_missing(v) and flagged(secondary, i, col):
-                    out.append(HIDDEN)
-                else:
-                    out.append(fmt.num(v, per_col.get(col, 0)))
-            return out, True
-        if col in share_cols:
+        st = _status(df, col)
+        if col in counts:
+            return [mark(m) if m else fmt.num(v, per_col.get(col, 0)) for v, m in zip(s, st, strict=True)], True
+        if col in shares:
             d = per_col.get(col, default)
-            hidden = [fmt.is_missing(v) and flagged(hidden_rows, i) for i, v in s.items()]
-            return [HIDDEN if h else fmt.pct(v, d) for h, v in zip(hidden, s, strict=True)], True
+            return [mark(m) if m else fmt.pct(v, d) for v, m in zip(s, st, strict=True)], True
         if pd.api.types.is_bool_dtype(s):
             return ["ja" if v else "nej" for v in s], False
         if pd.api.types.is_numeric_dtype(s):
             if _is_year_column(col) and col not in per_col:
                 return [fmt.MISSING if fmt.is_missing(v) else str(int(v)) for v in s], True
-            if col in per_col:
-                d = per_col[col]
-            elif pd.api.types.is_integer_dtype(s):
-                d = 0
-            else:
-                d = default
+            d = per_col.get(col, 0 if pd.api.types.is_integer_dtype(s) else default)
             return [fmt.num(v, d) for v in s], True
         if pd.api.types.is_datetime64_any_dtype(s):
             return [fmt.MISSING if fmt.is_missing(v) else v.strftime("%Y-%m-%d") for v in s], False
         return [fmt.MISSING if fmt.is_missing(v) else _escape_md(str(v)) for v in s], False
 
-    columns = [c for c in df.columns if c != FLAG_COL]
+    columns = [c for c in df.columns if c not in _meta_columns(df)]
     body, align = [], []
     for c in columns:
         values, right = cells(c)
@@ -347,13 +284,70 @@ def markdown_table(
     return "\n".join(lines)
 
 
-def _suppression_note(primary: bool, hidden: bool) -> str:
-    parts = []
-    if primary:
-        parts.append(f"\\{SUPPRESSED}: färre än {MIN_CELL}, redovisas inte")
-    if hidden:
-        parts.append(f"{HIDDEN}: döljs så att uppgifter under {MIN_CELL} inte kan räknas fram")
+def symbols_used(df: pd.DataFrame) -> set[str]:
+    """The disclosure marks (``<5``, ``x``) that occur in a protected view."""
+    used: set[str] = set()
+    for c in _count_columns(df) + _share_columns(df):
+        used |= set(_status(df, c)) - {""}
+    return used
+
+
+def suppression_note(symbols: Iterable[str]) -> str:
+    """The note under a table or figure that explains the marks it uses ("" if none)."""
+    used = [m for m in (SUPPRESSED, HIDDEN) if m in set(symbols)]
+    if not used:
+        return ""
+    parts = [("\\" + m if m == SUPPRESSED else m) + f": {EXPLAIN[m]}" for m in used]
     return "*" + "; ".join(parts) + ".*"
+
+
+# --- Bars with visible marks ----------------------------------------------------------------------
+
+
+def barh(
+    ax: Axes,
+    d: pd.DataFrame,
+    *,
+    y: str,
+    x: str,
+    hue: str | None = None,
+    label: Callable[[float], str] | None = None,
+    colors: Mapping[Any, Any] | None = None,
+) -> Axes:
+    """Horizontal bars of ``d[x]`` per ``d[y]`` (grouped by ``hue``), with hidden values marked.
+
+    A hidden value (status ``<5`` or ``x``) gets no bar, and its mark is written where the bar
+    would start, so a reader never takes it for zero. ``label`` formats a value label at the end
+    of each visible bar (none when ``None``). Categories keep their order of first appearance;
+    rows are drawn top to bottom. Every bar is placed from its own row, never by position in a
+    list of drawn patches.
+    """
+    import seaborn as sns
+
+    cats = list(dict.fromkeys(d[y]))
+    groups = list(dict.fromkeys(d[hue])) if hue else [None]
+    palette = sns.color_palette(n_colors=max(len(groups), 1))
+    height = 0.8 / len(groups)
+    st = _status(d, x)
+    xmax = float(pd.to_numeric(d[x], errors="coerce").max() or 0) or 1.0
+    for gi, g in enumerate(groups):
+        sub = d if g is None else d[d[hue] == g]
+        for (_, row), mark in zip(sub.iterrows(), st.loc[sub.index], strict=True):
+            pos = cats.index(row[y]) - 0.4 + height * (gi + 0.5)
+            color = (colors or {}).get(row[hue] if hue else row[y], palette[gi])
+            if mark or fmt.is_missing(row[x]):
+                ax.text(xmax * 0.005, pos, mark or fmt.MISSING, va="center", ha="left", fontsize=8,
+                        color=SOURCE_COLOR, fontweight="bold")
+                continue
+            ax.barh(pos, float(row[x]), height=height * 0.95, color=color,
+                    label=str(g) if g is not None and row[y] == cats[0] else None)
+            if label is not None:
+                ax.annotate(label(float(row[x])), (float(row[x]), pos), xytext=(3, 0),
+                            textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(cats)), [str(c) for c in cats])
+    ax.set_ylim(len(cats) - 0.5, -0.5)
+    ax.set_xlim(0, xmax * (1.15 if label else 1.05))
+    return ax
 
 
 # --- Publisher ----------------------------------------------------------------------------------
@@ -362,13 +356,19 @@ def _suppression_note(primary: bool, hidden: bool) -> str:
 class Publisher:
     """Publishes the figures, tables, key figures and prose of one chapter for one report year.
 
+    Disclosure control: the chapter registers every count it will publish in one
+    :class:`~helpers.disclosure.CellSet` and calls :meth:`protect` once; from then on figures,
+    tables, key figures and prose read only the protected values, through :meth:`view` (frames),
+    :meth:`n` and :meth:`pct` (prose) and :meth:`key_figure`. Shares are always given as two
+    cells (numerator, denominator), so a share can never be published without the protection
+    step knowing its parts. Every count published in a data file is logged with its cell in
+    ``publications_<chapter>.json``, which the build's audit checks against the files.
+
     ``output_dir`` is the folder of the executed notebook (the build passes it; a notebook run on
-    its own in Jupyter or by nbval writes to ``PATHS.build_year(year) / "interactive"``); figures go to ``output_dir/figures/``,
-    tables to ``output_dir/tables/``, key figures to ``output_dir/key_figures_<chapter>.csv``.
-    Every figure is also copied to ``figures_dir`` for slides and memos: by default to
-    ``PATHS.figures / str(year)`` when the notebook runs on its own (no ``output_dir``), and
-    nowhere when a build passes ``output_dir`` (the build exports the figures of a successful
-    render, so a failing run never leaves half-updated exports). ``synthetic`` (default True: this repository ships demo data only) adds
+    its own in Jupyter or by nbval writes to ``PATHS.build_year(year) / "interactive"``). Figures
+    go to ``output_dir/figures/``, tables to ``output_dir/tables/``; every figure is also copied to
+    ``figures_dir`` (default ``figures/<year>/`` when run on its own, nowhere in a build, which
+    exports the figures of a successful render). ``synthetic`` (from the data manifest) adds
     "Syntetiska demodata." to every figure's source line.
     """
 
@@ -391,17 +391,37 @@ class Publisher:
         if figures_dir:
             self.figures_dir: Path | None = Path(figures_dir)
         elif output_dir:
-            self.figures_dir = None  # a build run: the build exports the figures after success
+            self.figures_dir = None
         else:
             self.figures_dir = PATHS.figures / str(self.year)
-        self.synthetic = synthetic
+        self.synthetic = bool(synthetic)
+        self.prot: Protected | None = None
         self._key_figures: dict[str, dict[str, Any]] = {}
+        self._publications: list[dict[str, Any]] = []
+        self._text_cells: list[str] = []
+        self.claims = ClaimLog()
 
     # -- paths --
 
     @property
     def key_figures_path(self) -> Path:
         return self.output_dir / f"key_figures_{self.chapter}.csv"
+
+    @property
+    def disclosure_path(self) -> Path:
+        return self.output_dir / f"disclosure_{self.chapter}.json"
+
+    @property
+    def publications_path(self) -> Path:
+        return self.output_dir / f"publications_{self.chapter}.json"
+
+    @property
+    def claims_path(self) -> Path:
+        return self.output_dir / f"claims_{self.chapter}.json"
+
+    @property
+    def headlines_path(self) -> Path:
+        return self.output_dir / f"headlines_{self.chapter}.json"
 
     def figure_paths(self, label: str) -> dict[str, Path]:
         """The files of figure ``label`` next to the notebook (``png``, ``svg``, ``csv``)."""
@@ -421,6 +441,118 @@ class Publisher:
             text = f"{text} {SYNTHETIC_NOTE}".strip()
         return text
 
+    # -- disclosure control --
+
+    def protect(self, cells: CellSet) -> Protected:
+        """Protect every count of the chapter at once (primary, secondary, audit) and keep the result."""
+        if self.prot is not None:
+            raise RuntimeError("protect() körs en gång per kapitel, efter att alla tabeller registrerats")
+        self.prot = cells.protect()
+        self.prot.to_json(self.disclosure_path)
+        return self.prot
+
+    def _need_prot(self) -> Protected:
+        if self.prot is None:
+            raise RuntimeError("anropa Publisher.protect(cells) innan något publiceras")
+        return self.prot
+
+    def _mark(self, cell: str) -> str:
+        st = self._need_prot().status(cell)
+        return {"published": "", "primary": SUPPRESSED, "secondary": HIDDEN}[st]
+
+    def view(
+        self,
+        df: pd.DataFrame,
+        *,
+        count: str = "antal",
+        cell: str = "cell",
+        den: str | None = None,
+        share: str = "andel",
+        interval: bool = False,
+    ) -> pd.DataFrame:
+        """A protected view of a tabulated frame (from :meth:`CellSet.tabulate`).
+
+        ``count`` gets the protected values (NaN where hidden) with ``count|cell`` and
+        ``count|status``. ``den`` adds the share ``share`` (percent) of each row: the name of a
+        column holding the denominator's cell id, or one cell id for all rows. A share is shown
+        only when both its cells are published and the denominator is at least
+        :data:`~helpers.disclosure.MIN_DENOMINATOR`. ``interval=True`` adds its 95 % Wilson
+        interval (``<share> lägre``, ``<share> övre``), hidden with the share.
+        """
+        from . import stats
+
+        prot = self._need_prot()
+        out = df.drop(columns=[cell]).copy()
+        ids = df[cell].astype(str).tolist()
+        out[count] = [np.nan if prot.value(c) is None else float(prot.value(c)) for c in ids]
+        out[f"{count}{CELL_SUFFIX}"] = ids
+        out[f"{count}{STATUS_SUFFIX}"] = [self._mark(c) for c in ids]
+        if den is not None:
+            dens = df[den].astype(str).tolist() if den in df.columns else [den] * len(df)
+            shares = [prot.share(k, n) for k, n in zip(ids, dens, strict=True)]
+            out[share] = [np.nan if v is None else v for v in shares]
+            out[f"{share}{STATUS_SUFFIX}"] = ["" if v is not None else HIDDEN for v in shares]
+            if interval:
+                lows, highs = [], []
+                for k, n, v in zip(ids, dens, shares, strict=True):
+                    if v is None:
+                        lows.append(np.nan)
+                        highs.append(np.nan)
+                        continue
+                    w = stats.wilson(prot.value(k), prot.value(n))
+                    lows.append(100 * w.low)
+                    highs.append(100 * w.high)
+                for name, vals in ((f"{share} lägre", lows), (f"{share} övre", highs)):
+                    out[name] = vals
+                    out[f"{name}{STATUS_SUFFIX}"] = out[f"{share}{STATUS_SUFFIX}"]
+            if den in df.columns:
+                out = out.drop(columns=[den])
+        return out
+
+    def value(self, cell: str) -> int | None:
+        """The published value of a cell (``None`` when hidden)."""
+        return self._need_prot().value(cell)
+
+    def share_value(self, num: str, den: str) -> float | None:
+        """The published share (percent) of two cells, ``None`` when it may not be shown."""
+        return self._need_prot().share(num, den)
+
+    def n(self, cell: str) -> str:
+        """A count for the prose: the number, "färre än fem" (1–4) or "ett antal som inte redovisas"."""
+        self._text_cells.append(cell)
+        mark = self._mark(cell)
+        if mark == SUPPRESSED:
+            return "färre än fem"
+        if mark == HIDDEN:
+            return "ett antal som inte redovisas"
+        return fmt.num(self.value(cell), 0)
+
+    def pct(self, num: str, den: str, decimals: int = 1) -> str:
+        """A share for the prose: "48,4 %", or "en andel som inte redovisas" when it may not be shown."""
+        self._text_cells += [num, den]
+        v = self.share_value(num, den)
+        return "en andel som inte redovisas" if v is None else fmt.pct(v, decimals)
+
+    def shown(self, *cells: str) -> bool:
+        """True when every cell is published (not hidden)."""
+        return all(self.value(c) is not None for c in cells)
+
+    def _log(self, artefact: str, kind: str, df: pd.DataFrame) -> None:
+        entries = []
+        d = df.reset_index(drop=True)
+        for c in _count_columns(d):
+            for i, cid in enumerate(d[f"{c}{CELL_SUFFIX}"]):
+                entries.append({"row": i, "column": c, "cell": str(cid)})
+        self._publications.append({"artefact": artefact, "kind": kind, "cells": entries})
+        self._write_publications()
+
+    def _write_publications(self) -> None:
+        pubs = [*self._publications]
+        if self._text_cells:
+            pubs.append({"artefact": "text", "kind": "text",
+                         "cells": [{"row": None, "column": None, "cell": c} for c in dict.fromkeys(self._text_cells)]})
+        _atomic_write(self.publications_path, json.dumps(pubs, ensure_ascii=False, indent=1).encode("utf-8"))
+
     # -- figures --
 
     def figure(
@@ -431,66 +563,51 @@ class Publisher:
         *,
         title: str,
         source: str,
-        count_cols: str | Sequence[str] = (),
-        share_cols: str | Sequence[str] = (),
-        group_cols: str | Sequence[str] | None = None,
-        secondary: bool = True,
+        free: Sequence[str] = (),
         figsize: tuple[float, float] | None = None,
         display_width: int | None = None,
     ) -> PublishedData:
-        """Protect ``data``, draw it with ``plot(ax, protected)``, save and show the figure.
+        """Draw a protected view with ``plot(ax, data)``, save and show the figure.
 
-        ``plot`` gets a fresh ``Axes`` (constrained layout, report theme) and a copy of the
-        protected data; it may replace the axes with several (``ax.remove()``;
-        ``ax.figure.subplots(...)``). The title goes above the figure, the source line (grey, small)
-        under it. Writes ``<label>.png`` (150 dpi), ``<label>.svg`` (deterministic) and
-        ``<label>.csv`` (the protected data, UTF-8) to ``output_dir/figures`` and ``figures_dir``,
-        displays the PNG as the cell's only output and returns the protected data.
+        ``data`` comes from :meth:`view`; numeric columns that are not protected counts or shares
+        must be named in ``free`` (population, model estimates). ``plot`` gets a fresh ``Axes``
+        (constrained layout, report theme) and a copy of the data; it may replace the axes with
+        several. Title above, source line under the figure, and a line explaining the marks if
+        any value is hidden. Writes ``<label>.png`` (150 dpi), ``<label>.svg`` (deterministic) and
+        ``<label>.csv`` (the published data, with a column saying why a value is missing) to
+        ``output_dir/figures`` (and ``figures_dir``), shows the PNG as the cell's only output.
         """
         import matplotlib as mpl
         import matplotlib.pyplot as plt
 
         _check_label(label, "fig")
-        prot = _protect(data, count_cols, group_cols, share_cols, secondary)
+        _check_numeric_columns(data, label, free)
         setup_theme()
         fig, ax = plt.subplots(figsize=figsize or FIGSIZE, layout="constrained")
+        note = suppression_note(symbols_used(data)).strip("*").replace("\\", "")
         try:
-            plot(ax, pd.DataFrame(prot.data).copy())
+            plot(ax, pd.DataFrame(data).copy())
             fig.suptitle(title, x=0.01, ha="left")
-            fig.text(
-                0.01,
-                0.0,
-                self.source_line(source),
-                ha="left",
-                va="top",
-                fontsize=8,
-                color=SOURCE_COLOR,
-                wrap=True,
-            )
+            foot = self.source_line(source) + (f"\n{note}" if note else "")
+            fig.text(0.01, 0.0, foot, ha="left", va="top", fontsize=8, color=SOURCE_COLOR, wrap=True)
             images = {}
             with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
                 for ext, extra in (("png", {}), ("svg", {"metadata": {"Date": None}})):
                     buf = io.BytesIO()
-                    fig.savefig(
-                        buf,
-                        format=ext,
-                        dpi=DPI,
-                        bbox_inches="tight",
-                        pad_inches=0.1,
-                        facecolor="white",
-                        **extra,
-                    )
+                    fig.savefig(buf, format=ext, dpi=DPI, bbox_inches="tight", pad_inches=0.1,
+                                facecolor="white", **extra)
                     images[ext] = buf.getvalue()
         finally:
             plt.close(fig)
-        images["csv"] = _csv_bytes(prot.data, _as_list(count_cols))
+        images["csv"] = _csv_bytes(_published_csv(data), _count_columns(data))
         paths = self.figure_paths(label)
         for ext, content in images.items():
             _atomic_write(paths[ext], content)
             if self.figures_dir is not None:
                 _atomic_write(self.figures_dir / f"{label}.{ext}", content)
+        self._log(f"figures/{label}.csv", "figure", data)
         display(Image(filename=str(paths["png"]), width=display_width))
-        return PublishedData(prot.data)
+        return PublishedData(data)
 
     # -- tables --
 
@@ -499,99 +616,106 @@ class Publisher:
         label: str,
         df: pd.DataFrame,
         *,
-        count_cols: str | Sequence[str] = (),
-        share_cols: str | Sequence[str] = (),
+        columns: Mapping[str, str] | None = None,
         decimals: int | Mapping[str, int] | None = None,
-        index: bool = False,
-        group_cols: str | Sequence[str] | None = None,
-        secondary: bool = True,
+        free: Sequence[str] = (),
     ) -> PublishedData:
-        """Protect ``df``, write its CSV and show it as a Markdown pipe table with Swedish numbers.
+        """Show a protected view as a Markdown table with Swedish numbers and write its CSV.
 
-        Counts are formatted with :func:`fmt.num` (suppressed: ``<5``, complementary: ``x``),
-        shares (percentage values 0–100) with :func:`fmt.pct`, other numbers with
-        :func:`fmt.num`; ``decimals`` sets the decimals of shares and non-integer columns
-        (default 1), or per column as a mapping (``{"Kvot": 2}``). ``index=True`` publishes the
-        index as the first column(s). A note under the table explains the suppression marks if
-        any. The raw protected data go to ``output_dir/tables/<label>.csv``. Returns them.
+        ``columns`` maps the view's columns to the published headers, in order (others are
+        dropped). Hidden values show their mark (``<5``, ``x``) and a note under the table
+        explains the marks used. The data go to ``output_dir/tables/<label>.csv``.
         """
         _check_label(label, "tbl")
-        if index:
-            df = df.reset_index()
-        counts, shares = _as_list(count_cols), _as_list(share_cols)
-        prot = _protect(df, counts, group_cols, shares, secondary)
-        _atomic_write(self.table_path(label), _csv_bytes(prot.data, counts))
-        text = markdown_table(
-            prot.data, counts, shares, decimals, prot.primary, prot.secondary, prot.rows
-        )
-        if prot.n_suppressed:
-            any_primary = bool(prot.primary.to_numpy().any())
-            any_hidden = bool(prot.secondary.to_numpy().any()) or bool(shares and prot.rows.any())
-            text += "\n\n" + _suppression_note(any_primary, any_hidden)
+        if columns is not None:
+            keep = [c for c in df.columns if c in columns or any(
+                c == f"{k}{suf}" for k in columns for suf in (CELL_SUFFIX, STATUS_SUFFIX))]
+            df = _rename_view(df[keep], columns)
+            df = df[[columns[c] for c in columns] + _meta_columns(df)]
+        renamed_free = [columns.get(f, f) for f in free] if columns else list(free)
+        _check_numeric_columns(df, label, renamed_free)
+        _atomic_write(self.table_path(label), _csv_bytes(_published_csv(df), _count_columns(df)))
+        self._log(f"tables/{label}.csv", "table", df)
+        text = markdown_table(df, decimals)
+        if note := suppression_note(symbols_used(df)):
+            text += "\n\n" + note
         display(Markdown(text))
-        return PublishedData(prot.data)
+        return PublishedData(df)
 
     # -- key figures --
 
     def key_figure(
         self,
         id: str,  # noqa: A002
-        value: Any,
         unit: str,
         label: str,
-        year: int | None = None,
         *,
-        numerator: int | None = None,
-    ) -> Any:
-        """Record a key figure of the chapter and return ``value`` unchanged.
+        cell: str | None = None,
+        share: tuple[str, str] | None = None,
+        rate: tuple[str, float] | None = None,
+        value: float | None = None,
+        year: int | None = None,
+        data_cutoff: str = "",
+    ) -> float | None:
+        """Record a key figure and return its published value (``None`` when hidden).
 
-        ``unit`` is one of :data:`KEY_FIGURE_UNITS`; ``year`` defaults to the report year.
-        ``numerator`` is the count a share or rate is computed from: the published list of key
-        figures hides the share when that count is small (1–4), as it hides small counts.
-        Recording the same id again with the same value is a no-op; with another value it raises
-        ``ValueError``. Every call rewrites ``output_dir/key_figures_<chapter>.csv`` (columns id,
-        chapter, year, value, unit, label, numerator).
+        Exactly one source: ``cell`` (a count), ``share=(numerator, denominator)`` (percent),
+        ``rate=(cell, population)`` (per 1 000), or ``value`` (a number that is not a count or a
+        share of counts: a model estimate, a year, a ratio of published totals). The chapter's
+        file ``key_figures_<chapter>.csv`` (columns id, chapter, year, value, unit, label,
+        status, data_cutoff) keeps the true value for the reproduction test; the build publishes
+        it rounded as displayed, and empty where ``status`` is ``<5`` or ``x``. ``data_cutoff``
+        labels figures that use data after the report year. Recording the same id again with the
+        same value is a no-op; with another value it raises ``ValueError``.
         """
         if not isinstance(id, str) or not _NAME_RE.match(id):
             raise ValueError(f"ogiltigt id för nyckeltal: {id!r}")
         if unit not in KEY_FIGURE_UNITS:
-            raise ValueError(
-                f"okänd enhet {unit!r} för {id}; tillåtna: {', '.join(KEY_FIGURE_UNITS)}"
-            )
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(
-                f"nyckeltalet {id} måste vara ett tal, fick {type(value).__name__}: {value!r}"
-            )
-        stored: int | float = int(value) if isinstance(value, numbers.Integral) else float(value)
-        if not math.isfinite(stored):
-            raise ValueError(f"nyckeltalet {id} saknar ett ändligt värde ({value!r})")
-        row = {
-            "id": id,
-            "chapter": self.chapter,
-            "year": int(year if year is not None else self.year),
-            "value": stored,
-            "unit": unit,
-            "label": label,
-            "numerator": "" if numerator is None else int(numerator),
-        }
+            raise ValueError(f"okänd enhet {unit!r} för {id}; tillåtna: {', '.join(KEY_FIGURE_UNITS)}")
+        if sum(x is not None for x in (cell, share, rate, value)) != 1:
+            raise ValueError(f"nyckeltalet {id}: ange exakt en av cell, share, rate och value")
+        published: float | None
+        if cell is not None:
+            prot = self._need_prot()
+            true: float = prot.true_value(cell)
+            status = self._mark(cell)
+            published = prot.value(cell)
+        elif share is not None:
+            prot = self._need_prot()
+            k, n = (prot.true_value(c) for c in share)
+            true = 100 * k / n if n else float("nan")
+            published = prot.share(*share)
+            status = "" if published is not None else (self._mark(share[0]) or HIDDEN)
+        elif rate is not None:
+            prot = self._need_prot()
+            true = 1000 * prot.true_value(rate[0]) / rate[1]
+            status = self._mark(rate[0])
+            published = None if status else true
+        else:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"nyckeltalet {id} måste vara ett tal, fick {type(value).__name__}: {value!r}")
+            true = int(value) if isinstance(value, numbers.Integral) else float(value)
+            status, published = "", true
+        if not math.isfinite(true):
+            raise ValueError(f"nyckeltalet {id} saknar ett ändligt värde ({true!r})")
+        row = {"id": id, "chapter": self.chapter, "year": int(year if year is not None else self.year),
+               "value": true, "unit": unit, "label": label, "status": status, "data_cutoff": data_cutoff}
         if id in self._key_figures:
             old = self._key_figures[id]["value"]
-            if old != stored:
-                raise ValueError(
-                    f"nyckeltalet {id} finns redan med värdet {old}, nytt värde {stored}"
-                )
-            return value
+            if old != true:
+                raise ValueError(f"nyckeltalet {id} finns redan med värdet {old}, nytt värde {true}")
+            return published
         self._key_figures[id] = row
         self._write_key_figures()
-        return value
+        return published
 
     def key_figures(self) -> pd.DataFrame:
-        """The key figures recorded so far (columns id, chapter, year, value, unit, label)."""
-        return pd.DataFrame(list(self._key_figures.values()), columns=KEY_FIGURE_COLUMNS)[KEY_FIGURE_COLUMNS]
+        """The key figures recorded so far."""
+        return pd.DataFrame(list(self._key_figures.values()), columns=KEY_FIGURE_COLUMNS)
 
     def _write_key_figures(self) -> None:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=[*KEY_FIGURE_COLUMNS, "numerator"], lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=KEY_FIGURE_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self._key_figures.values())
         _atomic_write(self.key_figures_path, buf.getvalue().encode("utf-8"))
@@ -600,27 +724,18 @@ class Publisher:
 
     def text(self, markdown: str) -> None:
         """Show computed prose (Markdown) as the cell's output."""
+        self._write_publications()
         display(Markdown(markdown))
 
-    @staticmethod
-    def count(n: float) -> str:
-        """A count for the prose, with the same disclosure control as tables: 1–4 → "färre än 5"."""
-        if is_small(n):
-            return f"färre än {MIN_CELL}"
-        return fmt.num(n, 0)
+    def claim(self, claim: Any) -> str:
+        """Record a claim of the prose (from :mod:`helpers.phrasing`) and return its text."""
+        self.claims.add(claim)
+        self.claims.to_json(self.claims_path)
+        return str(claim)
 
-    @staticmethod
-    def share(k: float, n: float, decimals: int = 1) -> str:
-        """``k`` of ``n`` as a percentage for the prose; hidden ("x") if ``k`` is a small count."""
-        if is_small(k) or not n:
-            return HIDDEN
-        return fmt.pct(100 * k / n, decimals)
-
-
-def is_small(n: Any) -> bool:
-    """True for a count that disclosure control suppresses (1 ≤ n < MIN_CELL)."""
-    try:
-        v = float(n)
-    except (TypeError, ValueError):
-        return False
-    return 0 < v < MIN_CELL
+    def headline(self, text: str, key: str = "") -> None:
+        """Offer one computed sentence for the landing page's headline facts."""
+        path = self.headlines_path
+        items = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+        items = [i for i in items if i["text"] != text] + [{"text": text, "key": key}]
+        _atomic_write(path, json.dumps(items, ensure_ascii=False, indent=1).encode("utf-8"))
