@@ -44,6 +44,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -595,7 +596,7 @@ STATUS_EXPLANATIONS = {"": "", f"<{MIN_CELL}": "färre än 5", "x": "döljs för
 #: Decimals of each unit as displayed (and published): one rule for appendix, CSV files and prose.
 UNIT_DECIMALS = {"count": 0, "year": 0, "percent": 1, "per_1000": 1, "kr": 1, "percentage_points": 1,
                  "ratio": 2}
-UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_1000": "per 1 000",
+UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_1000": "per 1 000",
                "kr": "kr", "percentage_points": "procentenheter", "year": "år"}
 
 
@@ -856,7 +857,8 @@ def collect_headlines(runs: list[ChapterRun], kf: pd.DataFrame) -> list[str]:
             except ValueError as e:
                 raise BuildError(f"{r.source.name}: {f.name} går inte att läsa ({e})") from e
             for item in items:
-                text = " ".join(str(item.get("text", "")).split())
+                # Collapse line breaks and runs of ordinary spaces, keep no-break spaces (1 704, 48,4 %).
+                text = re.sub(r"[ \t\r\n]+", " ", str(item.get("text", ""))).strip()
                 key = str(item.get("key") or "")
                 if not text:
                     continue

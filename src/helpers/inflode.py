@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from . import codes
-from .disclosure import CellSet
+from .disclosure import MIN_DENOMINATOR, CellSet
 
 if TYPE_CHECKING:
     from .publish import Publisher
@@ -206,12 +206,16 @@ def tabulate(akt: pd.DataFrame, befolkning: pd.DataFrame, year: int, data_cutoff
     uam = cs.total("ensamkommande", where=a017 & in_year & (df["orsakskod"] == "X01"))
 
     ans = (df["typ"] == "ansökan") & (df["alderskategori"] == "0-17") & in_year
-    present = df.loc[ans, "orsakskod"].value_counts()
-    order = sorted(present.index, key=lambda c: (-present[c], c))
-    ansokan = cs.tabulate("tbl-ansokan", by="orsakskod", where=ans, levels={"orsakskod": order})
-    names = codes.load("orsakskoder").set_index("kod")["orsak"]
-    ansokan.insert(1, "orsak", ansokan["orsakskod"].map(names))
     ansokan_total = cs.total("ansokningar-0-17", where=ans)
+    names = codes.load("orsakskoder").set_index("kod")["orsak"]
+    if ans.sum() >= MIN_DENOMINATOR:
+        present = df.loc[ans, "orsakskod"].value_counts()
+        order = sorted(present.index, key=lambda c: (-present[c], c))
+        ansokan = cs.tabulate("tbl-ansokan", by="orsakskod", where=ans, levels={"orsakskod": order})
+        ansokan.insert(1, "orsak", ansokan["orsakskod"].map(names))
+    else:  # too few to break down: a breakdown of a handful would mark each code as 1–4
+        ansokan = pd.DataFrame({"orsakskod": [""], "orsak": ["Samtliga orsaker"], "antal": [int(ans.sum())],
+                                "cell": [ansokan_total]})
 
     decisions = cs.tabulate("fig-beslut", by=["ar", "beslut"], where=anm & in_cmp,
                             levels={"ar": years, "beslut": lv_beslut})
@@ -309,11 +313,14 @@ def _march_cells(cs: CellSet, df: pd.DataFrame, year: int, march: pd.Series) -> 
     boys = df["kon"] == "Pojke"
     u = df["utsatt_omrade"]
     p = f"mars{year}"
-    reporters = cs.tabulate(f"{p}-anmalare", by=["omrade", "anmalare"], where=m,
-                            levels={"omrade": [AREA_UTSATT, AREA_OVRIGA], "anmalare": codes.values("anmalare")})
+    # Reporters and causes only for area types with enough anmälningar to break down.
+    areas = [a for a, mask in ((AREA_UTSATT, u), (AREA_OVRIGA, ~u)) if (m & mask).sum() >= MIN_DENOMINATOR]
+    big = m & df["omrade"].isin(areas)
+    reporters = cs.tabulate(f"{p}-anmalare", by=["omrade", "anmalare"], where=big,
+                            levels={"omrade": areas, "anmalare": codes.values("anmalare")})
     reporters.insert(2, "etikett", reporters["anmalare"].map(lambda a: codes.label("anmalare", a)))
-    causes = cs.tabulate(f"{p}-orsaker", by=["omrade", "kategori"], where=m,
-                         levels={"omrade": [AREA_UTSATT, AREA_OVRIGA], "kategori": list(codes.kategori_etikett())})
+    causes = cs.tabulate(f"{p}-orsaker", by=["omrade", "kategori"], where=big,
+                         levels={"omrade": areas, "kategori": list(codes.kategori_etikett())})
     causes.insert(2, "orsak", causes["kategori"].map(codes.kategori_etikett()))
     return MarchCells(
         year=year,
