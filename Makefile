@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 YEAR ?= 2020
+# Optional last day of data (ISO date) after the report year, e.g. CUTOFF=2021-03-31 for the 2021 report's March sample.
+CUTOFF ?=
+CUTOFF_ARG := $(if $(CUTOFF),--data-cutoff $(CUTOFF),)
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 
 .PHONY: help venv data report report-builtin test lint format bench browser clean clean-all
@@ -26,11 +29,11 @@ venv: $(STAMP) ## Create .venv and install the project with its dev tools
 data: venv ## Write the synthetic demo extracts (if data/raw has none) and ingest them
 	$(BIN)/genomlysning data
 
-report: venv ## Build the report for YEAR (default 2020): data → chapters → HTML + PDF in _book/
-	$(BIN)/genomlysning render --year $(YEAR)
+report: venv ## Build the report for YEAR (default 2020) [CUTOFF=ÅÅÅÅ-MM-DD]: data → chapters → audit → HTML + PDF in _book/
+	$(BIN)/genomlysning render --year $(YEAR) $(CUTOFF_ARG)
 
 report-builtin: venv ## Like report, but always with the built-in renderer (pandoc + typst), even if Quarto is installed
-	$(BIN)/genomlysning render --year $(YEAR) --renderer builtin
+	$(BIN)/genomlysning render --year $(YEAR) $(CUTOFF_ARG) --renderer builtin
 
 test: venv ## Run all tests: lint, unit tests, bad-input cases, chapters (nbval), reproduction, render
 	$(BIN)/ruff check src tests notebooks
