@@ -482,7 +482,8 @@ class Publisher:
         from . import stats
 
         prot = self._need_prot()
-        out = df.drop(columns=[cell]).copy()
+        # The tabulated true counts ("antal") never pass into a view under another name.
+        out = df.drop(columns=[c for c in (cell, "antal") if c in df.columns]).copy()
         ids = df[cell].astype(str).tolist()
         out[count] = [np.nan if prot.value(c) is None else float(prot.value(c)) for c in ids]
         out[f"{count}{CELL_SUFFIX}"] = ids
