@@ -208,7 +208,7 @@ def audit_intervals(
     derived: Any = None,
     derived_values: np.ndarray | None = None,
     min_cell: int = MIN_CELL,
-    secondary_min: int | None = None,
+    secondary_min: int | np.ndarray | None = None,
     integer: bool = True,
     screen: float | None = None,
 ) -> pd.DataFrame:
@@ -217,7 +217,8 @@ def audit_intervals(
     Variables: the inner-cell frequencies ``z >= 0`` (LP relaxation). Constraints:
     ``X[:, c] @ z == values[c]`` for every published cell, ``combos[:, k] @ z == combo_values[k]``
     for every combination, ``1 <= X[:, c] @ z <= min_cell - 1`` for every ``primary`` cell and,
-    if ``secondary_min`` is given, ``X[:, c] @ z >= secondary_min`` for every ``secondary`` cell.
+    if ``secondary_min`` is given, ``X[:, c] @ z >= secondary_min`` for every ``secondary`` cell
+    (a number, or an array with one lower bound per cell: see :func:`secondary_floor`).
     For each hidden cell (and each column of ``derived``) the objective is minimised and
     maximised with HiGHS (``linprog(method="highs")``, presolve off: it spends most of its time
     looking for the dependent equations a set of tables always has); with ``integer`` the bounds
@@ -232,7 +233,11 @@ def audit_intervals(
     Returns one row per audited column: ``col`` (cell index; ``m + i`` for ``derived[:, i]``),
     ``status``, ``true``, ``lo``, ``hi``, ``width`` (``hi - lo``; ``inf`` if unbounded) and
     ``binding`` (tuple of indices of the published cells whose constraints carry a non-zero dual
-    in either optimum: the cells that pin the interval).
+    in either optimum: the cells that pin the interval) and ``marks`` (tuple of indices of the
+    hidden primary cells whose upper bound ``min_cell - 1``, the ``<5`` mark, carries a non-zero
+    dual in either optimum, or is the column's own known upper bound: the marks that pin it). An
+    interval with ``binding`` empty is pinned by the marks alone: hiding more published cells
+    cannot widen it.
     """
     Xs = sparse.csc_matrix(X, dtype=float)
     n, m = Xs.shape
@@ -257,11 +262,13 @@ def audit_intervals(
         P = Xs[:, prim].T
         ub_blocks += [P, -P]
         b_ub += [np.full(prim.size, min_cell - 1.0), np.full(prim.size, -1.0)]
+    sec_floor = np.zeros(m)
     if secondary_min is not None:
+        sec_floor = np.broadcast_to(np.asarray(secondary_min, dtype=float), (m,)).copy()
         sec = np.flatnonzero((status == SECONDARY) & ~pub)
         if sec.size:
             ub_blocks.append(-Xs[:, sec].T)
-            b_ub.append(np.full(sec.size, -float(secondary_min)))
+            b_ub.append(-sec_floor[sec])
     A_ub = sparse.vstack(ub_blocks, format="csr") if ub_blocks else None
     b_ub = np.concatenate(b_ub) if b_ub else None
 
@@ -276,14 +283,13 @@ def audit_intervals(
         trues += list(np.asarray(derived_values, dtype=float))
         T.append(D)
     T = sparse.csc_matrix(sparse.hstack(T)) if cols else sparse.csc_matrix((n, 0))
-    floor_ = {PRIMARY: 1.0, SECONDARY: float(secondary_min or 0)}
-    ceil_ = {PRIMARY: float(min_cell - 1)}
-    known_lo = np.array([floor_.get(st, 0.0) for st in stats])
-    known_hi = np.array([ceil_.get(st, math.inf) for st in stats])
+    known_lo = np.array([1.0 if st == PRIMARY else sec_floor[c] if st == SECONDARY else 0.0
+                         for c, st in zip(cols, stats, strict=True)])
+    known_hi = np.array([float(min_cell - 1) if st == PRIMARY else math.inf for st in stats])
     # Feasible points seen so far bound every interval from inside (the true point is feasible).
     seen_lo, seen_hi = np.array(trues, dtype=float), np.array(trues, dtype=float)
 
-    def solve(k: int, sign: float, binding: set) -> float:
+    def solve(k: int, sign: float, binding: set, marks: set) -> float:
         obj = T[:, k].toarray().ravel()
         res = linprog(sign * obj, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=(0, None),
                       method="highs", options={"presolve": False})
@@ -301,6 +307,10 @@ def audit_intervals(
         if duals is not None:
             hit = np.flatnonzero(np.abs(duals[: pub_idx.size]) > 1e-9)
             binding.update(pub_idx[hit].tolist())
+        iduals = getattr(res.ineqlin, "marginals", None)
+        if iduals is not None and prim.size:
+            hit = np.flatnonzero(np.abs(iduals[: prim.size]) > 1e-9)
+            marks.update(prim[hit].tolist())
         return sign * res.fun
 
     rows = []
@@ -314,20 +324,28 @@ def audit_intervals(
                     float(math.floor(hi + _LP_TOL)) if math.isfinite(hi) else hi)
 
         binding: set = set()
+        marks: set = set()
         if screen is not None:
             lo, hi = rnd(seen_lo[k], seen_hi[k])
             if hi - lo >= screen:  # wide enough already: an inner bound suffices
                 rows.append({"col": cols[k], "status": stats[k], "true": trues[k], "lo": lo,
-                             "hi": hi, "width": hi - lo, "binding": ()})
+                             "hi": hi, "width": hi - lo, "binding": (), "marks": ()})
                 continue
         # Exact bounds; a bound the attacker knows anyway (1 and 4 for "<5") needs no LP once a
         # feasible point reaches it.
-        lo = known_lo[k] if seen_lo[k] <= known_lo[k] + _LP_TOL else solve(k, 1.0, binding)
-        hi = known_hi[k] if seen_hi[k] >= known_hi[k] - _LP_TOL else solve(k, -1.0, binding)
+        lo = known_lo[k] if seen_lo[k] <= known_lo[k] + _LP_TOL else solve(k, 1.0, binding, marks)
+        if seen_hi[k] >= known_hi[k] - _LP_TOL:
+            hi = known_hi[k]
+            if stats[k] == PRIMARY:
+                marks.add(cols[k])  # its own "<5" is the upper bound
+        else:
+            hi = solve(k, -1.0, binding, marks)
         lo, hi = rnd(lo, hi)
         rows.append({"col": cols[k], "status": stats[k], "true": trues[k], "lo": lo, "hi": hi,
-                     "width": hi - lo, "binding": tuple(sorted(binding))})
-    out = pd.DataFrame(rows, columns=["col", "status", "true", "lo", "hi", "width", "binding"])
+                     "width": hi - lo, "binding": tuple(sorted(binding)),
+                     "marks": tuple(sorted(marks))})
+    out = pd.DataFrame(rows, columns=["col", "status", "true", "lo", "hi", "width", "binding",
+                                      "marks"])
     return out.astype({"col": int, "true": float, "lo": float, "hi": float, "width": float})
 
 
@@ -538,16 +556,28 @@ class CellSet:
     # protection -----------------------------------------------------------------------------
 
     def protect(self, *, min_cell: int = MIN_CELL, width: float = PROTECTION_WIDTH,
-                max_rounds: int = 50) -> Protected:
+                max_rounds: int | None = None) -> Protected:
         """Primary suppression, GaussSuppression and the audit loop over all registered cells.
 
         Round: Gauss over the sensitive columns (primary cells, derived sensitive groups and cells
-        hidden in earlier rounds), then the audit. Where a hidden cell or derived group has an
-        interval narrower than ``width``, one published cell that pins it is hidden as well and
-        protected like a primary cell in the next round: among the published cells binding in the
-        failing interval's LP (or, if none, overlapping its inner cells), the smallest one that is
-        not a grand total if possible (ties: registration order). Raises RuntimeError if the audit
-        has not passed after ``max_rounds`` rounds or nothing more can be hidden.
+        hidden in earlier rounds), then the audit. For every hidden cell or derived group whose
+        interval is narrower than ``width``, one more step, the first of these that exists (see
+        :func:`_choose_more`):
+
+        1. hide a published cell that pins the interval (non-zero dual in its LP), the smallest
+           that is not a grand total if there is one;
+        2. if no published cell pins it (the ``<5`` marks alone do, e.g. three parts of 1–4 under
+           a total of 4: each part is 1–2), show one of the pinning ``<5`` cells as ``x`` instead
+           (status ``secondary``; the largest, i.e. the sum, first);
+        3. hide any published cell overlapping the group (non-totals first, then totals);
+        4. show any overlapping ``<5`` cell as ``x``.
+
+        A cell hidden in step 1 or 3 is protected like a primary cell in the next round. Each round
+        hides or re-marks at least one more cell, so the loop ends after at most (cells + primary
+        cells + 1) rounds (the default ``max_rounds``); with every overlapping cell hidden and no
+        ``<5`` mark left the interval is unbounded, so it can only end in failure when a registered
+        combination (which is never hidden) pins a group. Raises RuntimeError then, or when an
+        explicit ``max_rounds`` is reached first.
         """
         start = time.perf_counter()
         X, freq, ids = self.model()
@@ -567,7 +597,11 @@ class CellSet:
         support = np.diff(X.indptr)
         grand = (support == n) & (n > 0)
 
+        floor = secondary_floor(values, min_cell)
+        if max_rounds is None:
+            max_rounds = m + int(primary.sum()) + 1
         forced = np.zeros(m, dtype=bool)
+        remarked = np.zeros(m, dtype=bool)  # primary cells shown as "x" instead of "<5"
         rounds = 0
         for _round in range(1, max_rounds + 1):
             rounds = _round
@@ -577,22 +611,24 @@ class CellSet:
                 hidden = gauss_suppression(X, protected, order, fixed=C, extra_protected=D)
             except ValueError as e:
                 raise RuntimeError(f"röjandeskyddet går inte att uppfylla: {e}") from e
-            status = np.where(hidden, np.where(primary, PRIMARY, SECONDARY), PUBLISHED)
+            status = np.where(hidden, np.where(primary & ~remarked, PRIMARY, SECONDARY), PUBLISHED)
             raw = audit_intervals(X, ~hidden, values, status, C, combo_values, derived=D,
                                   derived_values=d_values, min_cell=min_cell,
-                                  secondary_min=min_cell, screen=width)
+                                  secondary_min=floor, screen=width)
             failing = raw[raw["width"] < width].sort_values(["width", "col"], kind="stable")
             if failing.empty:
                 break
-            chosen = _choose_more(X, D, failing, hidden, values, support, grand)
-            if not chosen:
+            hide, remark = _choose_more(X, D, failing, hidden, remarked, primary, support, values,
+                                        grand)
+            if not hide and not remark:
                 worst = (ids + d_ids)[int(failing["col"].iloc[0])]
                 raise RuntimeError(
                     f"röjandeskyddet går inte att uppfylla: {worst!r} kan räknas fram inom "
                     f"{failing['width'].iloc[0]:g} {self.unit} och ingen publicerad cell återstår "
                     "att dölja (avslöjas den av en kombination?)"
                 )
-            forced[chosen] = True
+            forced[hide] = True
+            remarked[remark] = True
         else:
             raise RuntimeError(
                 f"röjandeskyddet klarade inte revisionen efter {max_rounds} varv: "
@@ -668,30 +704,63 @@ def _derived_sensitive(X: sparse.csc_matrix, freq: np.ndarray, values: np.ndarra
     return D, names, np.asarray(vals, dtype=np.int64)
 
 
-def _choose_more(X, D, failing: pd.DataFrame, hidden: np.ndarray, values: np.ndarray,
-                 support: np.ndarray, grand: np.ndarray) -> list[int]:
-    """One more published cell to hide per failing interval (see :meth:`CellSet.protect`)."""
+def secondary_floor(values: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
+    """The lower bound the audit gives the attacker for each cell if it is shown as ``x``.
+
+    ``min_cell`` for a cell of at least ``min_cell`` records (a secondary suppression proper), 1 for
+    a cell of 1 … ``min_cell`` − 1 shown as ``x`` instead of ``<5`` (:meth:`CellSet.protect`,
+    step 2). Zero cells have no records and are never hidden. A real attacker cannot tell the two
+    kinds of ``x`` apart; giving the audit's attacker this knowledge only narrows his intervals, so
+    the audit stays on the safe side.
+    """
+    v = np.asarray(values)
+    return np.where(v >= min_cell, float(min_cell), 1.0)
+
+
+def _pick(cand: Sequence[int], values: np.ndarray, support: np.ndarray, grand: np.ndarray,
+          largest: bool = False) -> int | None:
+    """The cell of ``cand`` to act on: non-grand totals first, then the smallest (``largest``: the
+    largest) by count, then by number of inner cells; ties by index."""
+    if not len(cand):
+        return None
+    c = np.asarray(sorted(set(int(x) for x in cand)))
+    if (~grand[c]).any():
+        c = c[~grand[c]]
+    sign = -1 if largest else 1
+    return int(c[np.lexsort((c, sign * support[c], sign * values[c]))[0]])
+
+
+def _choose_more(X, D, failing: pd.DataFrame, hidden: np.ndarray, remarked: np.ndarray,
+                 primary: np.ndarray, support: np.ndarray, values: np.ndarray,
+                 grand: np.ndarray) -> tuple[list[int], list[int]]:
+    """One more step per failing interval (see :meth:`CellSet.protect`): cells to hide and primary
+    cells to show as ``x``. An interval that a cell chosen for an earlier one already touches is
+    left for the next round."""
     n, m = X.shape
-    Xb = X.astype(bool)
-    chosen: list[int] = []
-    for col, binding in zip(failing["col"], failing["binding"], strict=True):
-        target = Xb[:, col] if col < m else D[:, col - m].astype(bool)
-        rows = target.indices
-        if chosen and Xb[rows][:, chosen].nnz:
-            continue  # a cell chosen for another failing interval already touches this one
-        cand = [b for b in binding if not hidden[b]]
-        if not cand:
-            overlapping = np.flatnonzero(np.asarray(Xb[rows].sum(axis=0)).ravel() > 0)
-            cand = [int(b) for b in overlapping if not hidden[b] and values[b] > 0]
-        if not cand:
+    Xr = X.astype(bool).tocsr()
+    hide: list[int] = []
+    remark: list[int] = []
+    can_hide = ~hidden & (support > 0)  # a zero cell has no records: hiding it changes nothing
+    can_remark = primary & hidden & ~remarked
+    for col, binding, marks in zip(failing["col"], failing["binding"], failing["marks"], strict=True):
+        target = X[:, col] if col < m else D[:, col - m]
+        rows = sparse.csc_matrix(target).indices
+        touching = np.asarray(Xr[rows].sum(axis=0)).ravel() > 0
+        if touching[hide + remark].any():
             continue
-        cand = np.asarray(cand)
-        if (~grand[cand]).any():
-            cand = cand[~grand[cand]]
-        best = cand[np.lexsort((cand, support[cand], values[cand]))[0]]
-        if best not in chosen:
-            chosen.append(int(best))
-    return chosen
+        overlapping = np.flatnonzero(touching)
+        steps = (
+            ([b for b in binding if can_hide[b]], hide, False),
+            ([c for c in marks if can_remark[c]], remark, True),
+            ([b for b in overlapping if can_hide[b]], hide, False),
+            ([c for c in overlapping if can_remark[c]], remark, True),
+        )
+        for cand, into, largest in steps:
+            best = _pick(cand, values, support, grand, largest=largest)
+            if best is not None:
+                into.append(best)
+                break
+    return hide, remark
 
 
 # --- The result ----------------------------------------------------------------------------------
@@ -792,7 +861,7 @@ class Protected:
                 self.X, pub, self._true, self._status, C, self.combo_values,
                 derived=self.derived if self.derived_ids else None,
                 derived_values=self.derived_values, min_cell=self.min_cell,
-                secondary_min=self.min_cell,
+                secondary_min=secondary_floor(self._true, self.min_cell),
             )
             self._audit = _make_audit(raw, self.cells + self.derived_ids, self.width)
         return self._audit
@@ -805,6 +874,7 @@ class Protected:
             "published": int((st == PUBLISHED).sum()),
             "hidden_primary": int((st == PRIMARY).sum()),
             "hidden_secondary": int((st == SECONDARY).sum()),
+            "small_shown_x": int(((st == SECONDARY) & (self._true < self.min_cell)).sum()),
             "inner_cells": int(self.X.shape[0]),
             "derived_sensitive": len(self.derived_ids),
             "combinations": len(self.combo_ids),
