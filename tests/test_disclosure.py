@@ -255,6 +255,126 @@ def test_sum_of_two_small_cells_forces_both_without_the_loop():
     assert_protected(p)
 
 
+# --- small municipality: the marks alone pin a group -------------------------------------------
+
+
+def districts(total_row: bool) -> CellSet:
+    """Area U holds districts B, R, S with 1 + 2 + 1 = 4 records; area O holds C, D, E."""
+    counts = {("U", "B"): 1, ("U", "R"): 2, ("U", "S"): 1, ("O", "C"): 30, ("O", "D"): 40, ("O", "E"): 25}
+    df = records(counts, ["omrade", "stadsdel"])
+    cs = CellSet(df)
+    cs.tabulate("stadsdel", by="stadsdel")
+    if total_row:
+        cs.tabulate("omrade", by="omrade")  # U = 4 is itself a "<5" cell
+    else:
+        cs.total("ovriga", where=df["omrade"] == "O")  # "95 in the other areas" in the text
+    cs.total("totalt")
+    return cs
+
+
+def test_three_small_parts_of_a_small_sum_show_the_sum_as_x():
+    cs = districts(total_row=True)
+    parts = ["stadsdel|stadsdel=B", "stadsdel|stadsdel=R", "stadsdel|stadsdel=S"]
+    # Everything that overlaps them hidden, all four small cells marked "<5": each part is
+    # 1 … 4 − 1 − 1 = 2, whatever else is hidden. Hiding more cannot help.
+    everything = {c for c in cs.cells}
+    small = set(parts) | {"omrade|omrade=U"}
+    naive = attack(cs, hidden=everything, primary=small)
+    assert naive.loc[parts, "hi"].tolist() == [2, 2, 2] and (naive.loc[parts, "width"] == 1).all()
+    assert naive.loc["omrade|omrade=U", "lo"] == 3
+    assert naive.loc["stadsdel|stadsdel=B", "binding"] == ()  # no published cell pins it ...
+    assert cs.cells.index("omrade|omrade=U") in naive.loc["stadsdel|stadsdel=B", "marks"]  # U's "<5" does
+
+    p = cs.protect()
+    # The sum is shown as "x" (no upper bound for the attacker), the parts stay "<5".
+    assert p.status("omrade|omrade=U") == "secondary" and p.true_value("omrade|omrade=U") == 4
+    assert all(p.status(c) == "primary" for c in parts)
+    assert p.value("totalt") == 99  # the grand total stays published
+    s = p.summary()
+    assert s["small_shown_x"] == 1 and s["hidden_primary"] == 3
+    ints = assert_protected(p)
+    assert ints.loc["omrade|omrade=U", "hi"] >= MIN_CELL  # the attacker no longer knows U <= 4
+    assert (ints.loc[parts, "hi"] >= 3).all()
+    # The original pattern, audited as published but with U back as "<5", fails again.
+    again = attack(cs, hidden=set(p.hidden()), primary=small)
+    assert (again.loc[parts, "width"] < PROTECTION_WIDTH).all()
+
+
+def test_three_small_parts_of_a_derivable_total():
+    # U is not a cell, but "totalt − ovriga" = 4 would give it: a derived sensitive group.
+    cs = districts(total_row=False)
+    naive = attack(cs, hidden={"stadsdel|stadsdel=B", "stadsdel|stadsdel=R", "stadsdel|stadsdel=S"},
+                   primary={"stadsdel|stadsdel=B", "stadsdel|stadsdel=R", "stadsdel|stadsdel=S"})
+    assert (naive["hi"] == 2).all()  # 99 − 95 = 4 = B + R + S, each at least 1
+    p = cs.protect()
+    ints = assert_protected(p)
+    derived = ints[ints["status"] == "derived"]
+    assert derived["true"].tolist() == [4] and derived["width"].iloc[0] >= PROTECTION_WIDTH
+    assert p.summary()["small_shown_x"] == 0  # hiding published cells is enough here
+    assert p.value("totalt") == 99
+
+
+def test_audit_of_a_json_file_keeps_the_floor_of_a_small_x(tmp_path):
+    p = districts(total_row=True).protect()
+    path = tmp_path / "disclosure.json"
+    p.to_json(path)
+    q = Protected.from_json(path)
+    assert q.status("omrade|omrade=U") == "secondary"
+    pd.testing.assert_frame_equal(p.audit().intervals, q.audit().intervals)
+    assert q.audit().passed
+
+
+def small_areas(seed: int, n: int) -> CellSet:
+    """Random small volumes over linked tables: districts in two areas, age, a rare record type."""
+    rng = np.random.default_rng(seed)
+    area = {f"d{i}": ("U" if i < 3 else "O") for i in range(8)}
+    d = rng.choice(list(area), n, p=rng.dirichlet(np.full(8, 0.7)))
+    df = pd.DataFrame({"stadsdel": d, "omrade": [area[x] for x in d],
+                       "alder": rng.choice(["0-12", "13-17", "18-20"], n, p=[.45, .45, .1]),
+                       "kat": rng.choice(list("abcde"), n, p=rng.dirichlet(np.full(5, 0.6))),
+                       "typ": rng.choice(["anm", "ans", "annat"], n, p=[.85, .03, .12])})
+    cs = CellSet(df)
+    barn = df["alder"] != "18-20"
+    cs.total("alla")
+    cs.total("barn", where=barn)
+    cs.tabulate("typ-alder", by=["typ", "alder"])
+    cs.tabulate("stadsdel", by="stadsdel", where=barn, levels={"stadsdel": list(area)})
+    cs.tabulate("omrade", by="omrade", where=barn)
+    cs.tabulate("kat", by="kat", where=barn, levels={"kat": list("abcde")})
+    cs.tabulate("kat-alder", by=["kat", "alder"], where=barn, levels={"kat": list("abcde")})
+    cs.total("ans", where=df["typ"] == "ans")
+    cs.total("utsatta-0-12", where=(df["omrade"] == "U") & (df["alder"] == "0-12"))
+    return cs
+
+
+# (seed, n, shown_x): with shown_x the loop gave up before small counts could be shown as "x".
+@pytest.mark.parametrize("seed,n,shown_x", [(4, 150, True), (12, 60, True), (20, 25, True),
+                                            (33, 60, True), (0, 25, False), (1, 60, False)])
+def test_small_volumes_always_protect(seed, n, shown_x):
+    p = small_areas(seed, n).protect()
+    assert_protected(p)
+    small_x = [c for c in p.hidden() if p.status(c) == "secondary" and p.true_value(c) < MIN_CELL]
+    assert len(small_x) == p.summary()["small_shown_x"]
+    assert bool(small_x) == shown_x
+
+
+def test_small_municipality_report_protects(tmp_path):
+    """The chapter's cells for a small municipality (the reproduction of the RuntimeError)."""
+    from helpers import inflode, ingest
+    from helpers.synth import generate
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    generate.main(raw, scenario="kontrast", scale=0.06)
+    ingest.run(raw, processed)
+    akt, bef = ingest.load("aktualiseringar", processed), ingest.load("befolkning", processed)
+    start = time.perf_counter()
+    for year, late in ((2021, None), (2022, None), (2022, "2023-03-31")):
+        p = inflode.tabulate(akt, bef, year, late).cells.protect()
+        assert_protected(p)
+        assert p.seconds < 5
+    assert time.perf_counter() - start < 20
+
+
 # --- combinations (what a fitted model reveals) ---------------------------------------------------
 
 

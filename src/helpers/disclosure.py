@@ -34,11 +34,36 @@ Secondary suppression (:func:`gauss_suppression`)
 
 The audit (:func:`audit_intervals`)
     The attacker knows ``X``, every published value and combination, that a ``<5`` cell holds
-    1 … ``min_cell`` − 1 records and that an ``x`` cell holds ``min_cell`` or more (counts 1–4 are
-    always marked ``<5`` and 0 is always published). For every hidden cell and every derived
-    sensitive group, the attacker's interval ``[lo, hi]`` is found by linear programming over
-    ``z >= 0`` (rounded inwards to integers); protection requires ``hi − lo >= width``.
-    :meth:`CellSet.protect` hides more cells until the audit passes.
+    1 … ``min_cell`` − 1 records and that an ``x`` cell holds ``min_cell`` or more, except for a
+    small count shown as ``x`` (below), for which he is given 1 or more (:func:`secondary_floor`).
+    0 is always published. For every hidden cell and every derived sensitive group, the attacker's
+    interval ``[lo, hi]`` is found by linear programming over ``z >= 0`` (rounded inwards to
+    integers); protection requires ``hi − lo >= width``.
+
+The protect loop (:meth:`CellSet.protect`)
+    GaussSuppression only stops exact linear disclosure; the bounds the marks give can still pin
+    a hidden count. Per failing interval the loop takes one more step, in this order: hide a
+    published cell that pins it (non-totals before grand totals); if no published cell pins it,
+    the ``<5`` marks do it alone, and hiding more cells cannot help. The typical case in a small
+    municipality: three districts of 1, 2 and 1 under an area of 4, all shown ``<5``. Every
+    district is at least 1, so the area is at least 3, and each district is at most 4 − 1 − 1 = 2.
+    The loop then shows one of the pinning small cells (the largest, i.e. the sum) as ``x``
+    instead of ``<5``: the attacker loses its upper bound, keeps the lower bound 1 and has to use
+    the published numbers, which the loop can hide. Only if neither helps does it hide any
+    published cell overlapping the group, then show any overlapping small cell as ``x``. Each
+    round adds at least one cell, and a group whose overlapping cells are all hidden and carry no
+    ``<5`` is unbounded above, so the loop always ends. It fails only when a registered
+    combination (never hidden) pins a group, which is an error in the chapter, not in the data.
+
+    Showing a small count as ``x`` is truthful to the legend (``x``: hidden so that other
+    numbers cannot be derived). A real attacker then cannot rely on ``x`` meaning
+    ``min_cell`` or more. The audit's attacker is still told which ``x`` are small (floor 1) and
+    which are not (floor ``min_cell``): more than he can know, so the audit errs on the safe side.
+
+    Zero cells are never hidden: a cell without records has an empty column in ``X``, and the
+    attacker, who knows ``X``, knows it is 0 anyway. Hiding it would change nothing. Showing zeros
+    as ``x`` would only help against an attacker who does not know ``X`` (and then every ``x``
+    would mean {0} ∪ [``min_cell``, ∞), which an LP cannot express).
 """
 
 from __future__ import annotations
