@@ -273,6 +273,17 @@ def test_key_figures(tmp_path, shown):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_a_share_of_nothing_is_not_recorded(tmp_path, shown):
+    pub = Publisher("inflode", 2020, tmp_path / "o")
+    cs = CellSet(pd.DataFrame({"g": ["a"] * 30}))
+    tab = cs.tabulate("t", by="g", levels={"g": ["a", "b"]})
+    pub.protect(cs)
+    b = tab["cell"][1]
+    assert pub.value(b) == 0
+    assert pub.key_figure("inflow_none", "percent", "Andel av inget", share=(b, b)) is None
+    assert "inflow_none" not in set(pub.key_figures()["id"])
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "error"),
     [

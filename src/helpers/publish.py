@@ -667,7 +667,8 @@ class Publisher:
         status, data_cutoff) keeps the true value for the reproduction test; the build publishes
         it rounded as displayed, and empty where ``status`` is ``<5`` or ``x``. ``data_cutoff``
         labels figures that use data after the report year. Recording the same id again with the
-        same value is a no-op; with another value it raises ``ValueError``.
+        same value is a no-op; with another value it raises ``ValueError``. A share whose
+        denominator is 0 does not exist and is not recorded.
         """
         if not isinstance(id, str) or not _NAME_RE.match(id):
             raise ValueError(f"ogiltigt id för nyckeltal: {id!r}")
@@ -684,7 +685,9 @@ class Publisher:
         elif share is not None:
             prot = self._need_prot()
             k, n = (prot.true_value(c) for c in share)
-            true = 100 * k / n if n else float("nan")
+            if not n:  # no denominator: the share does not exist this year, nothing to record
+                return None
+            true = 100 * k / n
             published = prot.share(*share)
             status = "" if published is not None else (self._mark(share[0]) or HIDDEN)
         elif rate is not None:
