@@ -492,7 +492,9 @@ class Publisher:
             dens = df[den].astype(str).tolist() if den in df.columns else [den] * len(df)
             shares = [prot.share(k, n) for k, n in zip(ids, dens, strict=True)]
             out[share] = [np.nan if v is None else v for v in shares]
-            out[f"{share}{STATUS_SUFFIX}"] = ["" if v is not None else HIDDEN for v in shares]
+            # No share exists on a denominator of 0 ("–"); otherwise a missing share is hidden ("x").
+            out[f"{share}{STATUS_SUFFIX}"] = ["" if v is not None or prot.value(n) == 0 else HIDDEN
+                                              for v, n in zip(shares, dens, strict=True)]
             if interval:
                 lows, highs = [], []
                 for k, n, v in zip(ids, dens, shares, strict=True):
