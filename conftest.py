@@ -9,9 +9,9 @@ from __future__ import annotations
 
 
 def pytest_sessionstart(session):  # noqa: ARG001 - pytest hook signature
-    from helpers import ingest
     from helpers.config import PATHS
-    from helpers.synth import generate
+    from helpers.data import ingest
+    from helpers.data.synth import generate
 
     PATHS.raw.mkdir(parents=True, exist_ok=True)
     if not any(PATHS.raw.glob("*.xlsx")):

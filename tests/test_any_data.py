@@ -10,7 +10,7 @@ path, and the rendered books are read back:
   own numbers (the direction word against the values, "ökade"/"minskade" only with a significant
   test) and found word for word in the rendered HTML;
 * **typography**: the running text of every page follows the Swedish rules of
-  :mod:`helpers.typography` (en dash in ranges, no-break spaces in numbers and before %, no
+  :mod:`helpers.publishing.typography` (en dash in ranges, no-break spaces in numbers and before %, no
   "gånger fler");
 * **disclosure**: the build's audit passed (the manifest's summary), also for a small
   municipality.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import phrasing, typography
+from helpers.publishing import phrasing, typography
 
 from .conftest import Project, make_project
 

@@ -13,8 +13,8 @@ import yaml
 
 from helpers.build import chapter_notebooks, key_figures_markdown, published_key_figures
 from helpers.config import PATHS
-from helpers.render import builtin
-from helpers.render.notebook import NotebookError, cell_options, notebook_to_markdown
+from helpers.publishing.render import builtin
+from helpers.publishing.render.notebook import NotebookError, cell_options, notebook_to_markdown
 
 CONFIG = yaml.safe_load((PATHS.root / "_quarto.yml").read_text(encoding="utf-8"))
 

@@ -4,7 +4,7 @@ Small fake chapter output folders (``key_figures_<chapter>.csv``, a table and a 
 ``publications_<chapter>.json``, ``disclosure_<chapter>.json``, ``headlines_<chapter>.json``)
 exercise the disclosure audit at build time, the published key figures (rounding, Excel form),
 the landing-page headlines and the staged front matter. The protected cells are read by a stand-in
-for ``helpers.disclosure.Protected`` with the same interface (``value``, ``audit``, ``summary``).
+for ``helpers.analysis.disclosure.Protected`` with the same interface (``value``, ``audit``, ``summary``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ import yaml
 from helpers import __version__, build
 from helpers.build import BuildError, ChapterRun
 from helpers.config import PATHS
-from helpers.render import builtin
+from helpers.publishing.render import builtin
 
 YEAR = 2020
 CHAPTER = "demo"
 
-# --- a stand-in for helpers.disclosure.Protected ----------------------------------------------------
+# --- a stand-in for helpers.analysis.disclosure.Protected ----------------------------------------------------
 
 
 @dataclass
@@ -395,11 +395,11 @@ def test_report_settings_have_defaults(tmp_path):
     assert build.report_settings(PATHS.root)["municipality"] == "Linköpings kommun"
 
 
-# --- with the real protection (helpers.disclosure) -----------------------------------------------------
+# --- with the real protection (helpers.analysis.disclosure) -----------------------------------------------------
 
 
 def _real_chapter(folder: Path) -> tuple[Any, pd.DataFrame]:
-    disclosure = pytest.importorskip("helpers.disclosure")
+    disclosure = pytest.importorskip("helpers.analysis.disclosure")
     records = pd.DataFrame({"orsak": ["A"] * 30 + ["B"] * 3 + ["C"] * 12 + ["D"] * 9})
     cs = disclosure.CellSet(records)
     tab = cs.tabulate("orsak", by="orsak")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import codes, contract, contract_doc, ingest
 from helpers.config import PATHS, PSEUDONYM_KEY_ENV
+from helpers.data import codes, contract, contract_doc, ingest
 
 README = PATHS.root / "data" / "raw" / "README.md"
 REPORT_CATEGORIES = (
@@ -26,9 +26,9 @@ REPORT_CATEGORIES = (
 
 def test_committed_readme_is_generated_from_the_contract():
     assert contract_doc.README == README
-    assert README.is_file(), "data/raw/README.md is missing: run `python -m helpers.contract_doc`"
+    assert README.is_file(), "data/raw/README.md is missing: run `python -m helpers.data.contract_doc`"
     assert README.read_text(encoding="utf-8") == contract_doc.render_markdown(), (
-        "data/raw/README.md is out of date with the contract: run `python -m helpers.contract_doc`"
+        "data/raw/README.md is out of date with the contract: run `python -m helpers.data.contract_doc`"
     )
 
 

@@ -1,4 +1,4 @@
-"""Worked examples for helpers.disclosure: each shows an attack that table-by-table suppression
+"""Worked examples for helpers.analysis.disclosure: each shows an attack that table-by-table suppression
 lets through and that the CellSet (GaussSuppression + the LP audit + the protect loop) stops."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.disclosure import (
+from helpers.analysis.disclosure import (
     MIN_CELL,
     MIN_DENOMINATOR,
     PROTECTION_WIDTH,
@@ -360,8 +360,9 @@ def test_small_volumes_always_protect(seed, n, shown_x):
 
 def test_small_municipality_report_protects(tmp_path):
     """The chapter's cells for a small municipality (the reproduction of the RuntimeError)."""
-    from helpers import inflode, ingest
-    from helpers.synth import generate
+    from helpers.chapters import inflode
+    from helpers.data import ingest
+    from helpers.data.synth import generate
 
     raw, processed = tmp_path / "raw", tmp_path / "processed"
     generate.main(raw, scenario="kontrast", scale=0.06)

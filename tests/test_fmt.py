@@ -1,4 +1,4 @@
-"""Swedish number formatting (helpers.fmt)."""
+"""Swedish number formatting (helpers.publishing.fmt)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import fmt  # noqa: E402
+from helpers.publishing import fmt  # noqa: E402
 
 NB = "\u00a0"
 MINUS = "\u2212"

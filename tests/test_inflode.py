@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from helpers import inflode
+from helpers.chapters import inflode
 
 COLS = ["ar", "aktualisering_id", "person_id", "inkom_datum", "aktualiseringstyp", "kon", "alder",
         "orsakskod", "anmalare", "stadsdel", "beslut"]

@@ -1,7 +1,7 @@
 """Ingest: small contract-valid workbooks go through; every kind of bad input is stopped.
 
-The workbooks are written here with openpyxl, from the headers in :mod:`helpers.contract`. The
-personnummer are synthetic (:func:`helpers.pnr.make` with födelsenummer 980–999) and consistent
+The workbooks are written here with openpyxl, from the headers in :mod:`helpers.data.contract`. The
+personnummer are synthetic (:func:`helpers.data.pnr.make` with födelsenummer 980–999) and consistent
 with Ålder at Inkom datum, as the contract demands. Each bad-input case checks that ingest raises
 a :class:`RawDataError` naming file, sheet, Excel row, column and rule, that the command line
 exits with 2, and that a ``processed_dir`` from an earlier good run is left byte for byte as it was.
@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 
 import helpers
-from helpers import contract, ingest, pnr
 from helpers.config import PSEUDONYM_KEY_ENV
+from helpers.data import contract, ingest, pnr
 
 YEAR = 2020
 KEY = "unit-test-key-for-ingest"
@@ -308,7 +308,7 @@ def example_value(col: contract.Column, i: int) -> object:
 
 
 def contract_codes(col: contract.Column) -> list[str]:
-    from helpers import codes
+    from helpers.data import codes
 
     return codes.values(col.codes) if isinstance(col.codes, str) else list(col.codes)
 
@@ -564,7 +564,7 @@ def test_command_line_exit_code(ingested):
     cell(1, "Orsakskod", "B99")(raw)
     env = {**os.environ, PSEUDONYM_KEY_ENV: KEY}
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.ingest", "--raw", str(raw), "--processed", str(processed)],
+        [sys.executable, "-m", "helpers.data.ingest", "--raw", str(raw), "--processed", str(processed)],
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert result.returncode == 2, result.stderr
@@ -574,7 +574,7 @@ def test_command_line_exit_code(ingested):
 
 
 def test_only_generator_workbooks_count_as_synthetic(raw, tmp_path):
-    from helpers.synth import generate
+    from helpers.data.synth import generate
 
     hand_made = ingest.run(raw, tmp_path / "p1")  # workbooks written by the test, not by the generator
     assert hand_made["synthetic"] is False

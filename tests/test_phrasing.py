@@ -1,4 +1,4 @@
-"""Swedish claims chosen from the numbers (helpers.phrasing)."""
+"""Swedish claims chosen from the numbers (helpers.publishing.phrasing)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from helpers import phrasing as ph
-from helpers import stats
+from helpers.analysis import stats
+from helpers.publishing import phrasing as ph
 
 NB = "\u00a0"
 MINUS = "\u2212"

@@ -1,6 +1,6 @@
 """Personnummer: validation, construction and keyed pseudonymisation.
 
-Every number here is synthetic, built with :func:`helpers.pnr.make` (or assembled digit by digit
+Every number here is synthetic, built with :func:`helpers.data.pnr.make` (or assembled digit by digit
 with the module's own Luhn function) from a birth date and a födelsenummer in 980–999, the range of
 Skatteverket's published test personnummer. No literal personnummer is written in this file.
 """
@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from helpers import pnr
+from helpers.data import pnr
 
 TEST_SERIALS = range(980, 1000)
 KEY = "unit-test-key"

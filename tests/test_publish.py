@@ -1,4 +1,4 @@
-"""Disclosure control and the publishing path (helpers.publish)."""
+"""Disclosure control and the publishing path (helpers.publishing.publish)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Image, Markdown  # noqa: E402
 
-from helpers import publish  # noqa: E402
+from helpers.analysis.disclosure import MIN_CELL, CellSet  # noqa: E402
 from helpers.config import PATHS  # noqa: E402
-from helpers.disclosure import MIN_CELL, CellSet  # noqa: E402
-from helpers.publish import Publisher  # noqa: E402
+from helpers.publishing import publish  # noqa: E402
+from helpers.publishing.publish import Publisher  # noqa: E402
 
 NB = "\u00a0"
 
@@ -61,7 +61,7 @@ def fig_data(tmp_path, shown) -> pd.DataFrame:
 
 def bar_plot(ax, d):
     publish.barh(ax, d, y="kategori", x="antal")
-    from helpers import fmt
+    from helpers.publishing import fmt
 
     fmt.swedish_ticks(ax, axis="x")
 

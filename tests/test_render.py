@@ -26,7 +26,7 @@ from helpers.build import (
     report_settings,
 )
 from helpers.config import PATHS
-from helpers.render.builtin import PDF_NAME
+from helpers.publishing.render.builtin import PDF_NAME
 
 from .conftest import Project, make_project
 

@@ -67,8 +67,8 @@ def run_chapter(processed: Path, out: Path, year: int = 2020, data_cutoff: str =
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    from helpers import ingest
-    from helpers.synth import generate
+    from helpers.data import ingest
+    from helpers.data.synth import generate
 
     base = tmp_path_factory.mktemp("repro")
     generate.main(base / "raw")
@@ -139,7 +139,7 @@ def test_a_published_year_does_not_change_when_later_data_arrive(demo, key_figur
     figure uses data after 2020."""
     import shutil
 
-    from helpers import ingest
+    from helpers.data import ingest
 
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -179,7 +179,7 @@ def test_the_chapter_runs_for_every_demo_year(year, tmp_path):
     kf = pd.read_csv(out / "key_figures_inflode.csv").set_index("id")
     assert kf.loc["inflow_aktualiseringar_total", "year"] == year
     text = (out / "01_inflode.ipynb").read_text(encoding="utf-8")
-    from helpers.phrasing import years_sv
+    from helpers.publishing.phrasing import years_sv
 
     earlier = list(range(max(YEARS_DEMO[0], year - 2), year))
     if earlier:

@@ -1,4 +1,4 @@
-"""Intervals, rate ratios and the monthly count model (helpers.stats)."""
+"""Intervals, rate ratios and the monthly count model (helpers.analysis.stats)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import stats
+from helpers.analysis import stats
 
 
 def wilson_closed_form(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

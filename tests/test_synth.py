@@ -19,9 +19,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import cli, codes, ingest, pnr
+from helpers import cli
 from helpers.config import PATHS
-from helpers.synth import generate
+from helpers.data import codes, ingest, pnr
+from helpers.data.synth import generate
 
 YEARS = [2018, 2019, 2020, 2021, 2022]
 

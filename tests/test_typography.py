@@ -1,11 +1,11 @@
-"""Swedish typography rules on running text (helpers.typography)."""
+"""Swedish typography rules on running text (helpers.publishing.typography)."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import fmt, phrasing, typography
-from helpers.typography import html_text, problems
+from helpers.publishing import fmt, phrasing, typography
+from helpers.publishing.typography import html_text, problems
 
 NB = "\u00a0"
 MINUS = "\u2212"

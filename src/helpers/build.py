@@ -22,7 +22,7 @@
    headlines, the key-figure appendix and the audit summary is written to a fresh temporary
    folder under ``_build/<year>/``.
 5. **Render** without executing anything: ``quarto render --no-execute`` when Quarto is on
-   PATH, otherwise the built-in pandoc + typst renderer (:mod:`helpers.render.builtin`).
+   PATH, otherwise the built-in pandoc + typst renderer (:mod:`helpers.publishing.render.builtin`).
 6. **Publish.** ``manifest.json``, ``key_figures.csv`` (machine-readable) and ``nyckeltal.csv``
    (the same key figures for Swedish Excel) are written beside the book; the new book replaces
    ``_book/`` in one rename (a failure anywhere before leaves the previous ``_book/`` as it
@@ -62,10 +62,12 @@ import nbformat
 import pandas as pd
 import yaml
 
-from . import __version__, fmt, ingest
-from .config import PATHS
-from .provenance import git_info, hash_files, swap_dir
-from .publish import MIN_CELL
+from helpers import __version__
+from helpers.config import PATHS
+from helpers.data import ingest
+from helpers.provenance import git_info, hash_files, swap_dir
+from helpers.publishing import fmt
+from helpers.publishing.publish import MIN_CELL
 
 #: Project files copied into the staged Quarto project (besides the chapter notebooks).
 STAGED_FILES = ("_quarto.yml", "index.qmd", "references.bib")
@@ -128,7 +130,7 @@ def book_config() -> dict[str, Any]:
 
 def chapter_notebooks(config: dict[str, Any] | None = None) -> list[Path]:
     """The chapter notebooks in book order, as listed in ``_quarto.yml``."""
-    from .render.builtin import book_parts
+    from helpers.publishing.render.builtin import book_parts
 
     chapters, appendices = book_parts(config or book_config())
     out = [PATHS.root / c for c in chapters + appendices if c.endswith(".ipynb")]
@@ -151,7 +153,7 @@ def ensure_data(log: Log = print) -> dict[str, Any]:
     if not os.environ.get("GENOMLYSNING_DATA_DIR"):
         raw.mkdir(parents=True, exist_ok=True)
         if not any(raw.glob("*.xlsx")):
-            from .synth import generate
+            from helpers.data.synth import generate
 
             t = time.perf_counter()
             generate.main(raw)
@@ -288,8 +290,8 @@ _PUBLISHED_STATUSES = {"", "published", "publicerad", "none", "nan"}
 
 
 def load_protected(path: Path) -> Any:
-    """The protected cells of one chapter, as written by ``helpers.disclosure.Protected.to_json``."""
-    from .disclosure import Protected
+    """The protected cells of one chapter, as written by ``helpers.analysis.disclosure.Protected.to_json``."""
+    from helpers.analysis.disclosure import Protected
 
     return Protected.from_json(path)
 
@@ -533,7 +535,7 @@ def audit_chapter(output: Path, chapter: str, year: int, *, label: str | None = 
 def _audit_key(disclosure: Path) -> str:
     """What a passed audit depends on: the protected cells and the audit code."""
     h = hashlib.sha256(disclosure.read_bytes())
-    code = Path(__file__).with_name("disclosure.py")
+    code = Path(__file__).parent / "analysis" / "disclosure.py"
     if code.is_file():
         h.update(code.read_bytes())
     return h.hexdigest()
@@ -659,7 +661,7 @@ def collect_key_figures(runs: list[ChapterRun]) -> pd.DataFrame:
 
 def round_as_displayed(value: float, unit: str) -> Decimal:
     """``value`` rounded half away from zero to the decimals of ``unit`` (:data:`UNIT_DECIMALS`),
-    on its shortest decimal representation, as :func:`helpers.fmt.num` displays it: 31.25 → 31.3."""
+    on its shortest decimal representation, as :func:`helpers.publishing.fmt.num` displays it: 31.25 → 31.3."""
     decimals = UNIT_DECIMALS.get(unit, 1)
     q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return abs(q) if q == 0 else q  # no "-0.0"
@@ -971,7 +973,7 @@ def renderer_version(which: str) -> str:
     """Version text of the renderer, as recorded in the manifest."""
     if which == "quarto":
         return subprocess.run([quarto_path() or "quarto", "--version"], capture_output=True, text=True).stdout.strip()
-    from .render import builtin
+    from helpers.publishing.render import builtin
 
     v = builtin.versions()
     return f"pandoc {v['pandoc']}, typst-py {v['typst-py']}"
@@ -998,7 +1000,7 @@ def render_quarto(stage: Path) -> tuple[Path, str]:
 
 
 def render_builtin(stage: Path, info: dict[str, Any]) -> tuple[Path, str]:
-    from .render import builtin
+    from helpers.publishing.render import builtin
 
     out = stage / "_book"
     try:

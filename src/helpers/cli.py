@@ -13,8 +13,9 @@ import argparse
 import sys
 import time
 
-from . import __version__, synth
-from .config import DEFAULT_YEAR
+from helpers import __version__
+from helpers.config import DEFAULT_YEAR
+from helpers.data import synth
 
 
 def _render_args(p: argparse.ArgumentParser) -> None:
@@ -42,12 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     _render_args(b)
     args = parser.parse_args(argv)
 
-    from . import build
+    from helpers import build
 
     try:
         if args.command == "data":
             if args.scenario is not None or args.scale is not None:
-                from .synth import generate
+                from helpers.data.synth import generate
 
                 try:
                     print(generate.data_command(args.scenario, args.scale))
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             build.ensure_data()
             return 0
         if args.command == "ingest":
-            from . import ingest
+            from helpers.data import ingest
 
             return ingest.main([])
         if args.command == "render":

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .config import PATHS
+from helpers.config import PATHS
 
 
 def hash_files(paths: Iterable[Path], length: int = 16) -> str:

@@ -13,16 +13,16 @@ Rules the functions follow
   significant at ``alpha`` (default 0,05). Otherwise the text gives both values and says the
   difference lies within the random variation. A significant change that is too small to show
   in the rounded numbers (or smaller than ``min_pp`` percentage points) is called marginal.
-* **Tests.** Two shares: two-sided z test with pooled variance (:func:`helpers.stats.two_proportion_test`,
+* **Tests.** Two shares: two-sided z test with pooled variance (:func:`helpers.analysis.stats.two_proportion_test`,
   ``test="two_proportion_z"``). Two counts or rates: exact Poisson test, i.e. the conditional
   binomial test of ``k1`` given ``k1 + k0`` with ``p = t1 / (t1 + t0)`` (``test="poisson_exact"``);
-  its interval is the exact conditional one (:func:`helpers.stats.rate_ratio`, ``method="exact"``).
+  its interval is the exact conditional one (:func:`helpers.analysis.stats.rate_ratio`, ``method="exact"``).
   A trend: the confidence interval of the yearly rate ratio (a change is "säker" only when the
   interval excludes 1), after the model check (a constant yearly change must describe the years).
 * **Relative size** is written "2,1 gånger så många", never "gånger fler" (ambiguous in Swedish).
   An interval covering 1 gives "ungefär lika många".
 * **A negative change** is written with the verb: "minskade med 3,7 %", never "ökade med −3,7 %".
-* **Numbers** are formatted by :mod:`helpers.fmt` (no-break spaces, decimal comma, minus sign);
+* **Numbers** are formatted by :mod:`helpers.publishing.fmt` (no-break spaces, decimal comma, minus sign);
   ranges take an en dash ("2018–2022", "0–17").
 * **Grammar.** Each claim's ``text`` is a main clause that *starts with its subject* ("andelen
   anmälningar om brottslighet ökade …"). Swedish word order is verb-second, so do not put an
@@ -59,9 +59,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import fmt, stats
-from .fmt import MINUS as MINUS_SIGN
-from .fmt import MISSING, NBSP
+from helpers.analysis import stats
+from helpers.publishing import fmt
+from helpers.publishing.fmt import MINUS as MINUS_SIGN
+from helpers.publishing.fmt import MISSING, NBSP
 
 Direction = Literal["up", "down", "same", "none", "hidden"]
 DIRECTIONS: tuple[str, ...] = ("up", "down", "same", "none", "hidden")
@@ -661,7 +662,7 @@ def trend(
 ) -> Claim:
     """A yearly trend from a fitted model and a check of the model.
 
-    ``estimate`` is a :class:`helpers.stats.MonthlyCountModel` (its ``trend`` and
+    ``estimate`` is a :class:`helpers.analysis.stats.MonthlyCountModel` (its ``trend`` and
     ``trend_pvalue`` are used), a ``(rr, low, high)`` rate ratio per year, or ``None`` (hidden).
     ``constant_fits`` is the model check: ``False`` when a constant yearly change does not
     describe the years (e.g. a test of year effects against the linear trend rejects); the claim

@@ -1,6 +1,6 @@
 """Disclosure control over everything a chapter publishes, and an attacker's audit of the result.
 
-Suppressing table by table (as :func:`helpers.publish.protect` does) is not enough: a reader can
+Suppressing table by table (as :func:`helpers.publishing.publish.protect` does) is not enough: a reader can
 recompute a hidden cell from other published numbers (0–17 minus 13–17 gives 0–12, a total stated
 in the prose minus the visible parts of a table, a March sample against the monthly series, …).
 This module looks at all counts of a chapter at once.

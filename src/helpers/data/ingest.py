@@ -1,12 +1,12 @@
 """Ingest: ``data/raw`` (Excel extracts) → validation → pseudonymisation → ``data/processed``.
 
-Every raw workbook is checked against :mod:`helpers.contract` before anything is written. A broken
+Every raw workbook is checked against :mod:`helpers.data.contract` before anything is written. A broken
 rule stops ingest with a :class:`RawDataError` naming file, sheet, row, column and rule, and
 ``data/processed`` is left exactly as it was: tables are written to a staging folder beside it,
 and only a complete, validated set is swapped in, together with ``manifest.json`` (input hashes,
 row counts, code version).
 
-Command line: ``python -m helpers.ingest [--raw DIR] [--processed DIR]`` (:func:`main`) exits with
+Command line: ``python -m helpers.data.ingest [--raw DIR] [--processed DIR]`` (:func:`main`) exits with
 0 on success and 2 on bad input, printing the problems to stderr.
 """
 
@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, codes, pnr
-from .config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
-from .contract import EXTRACTS, Column, Extract, Sheet
-from .provenance import git_info, hash_files, swap_dir
+from helpers import __version__
+from helpers.config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
+from helpers.data import codes, pnr
+from helpers.data.contract import EXTRACTS, Column, Extract, Sheet
+from helpers.provenance import git_info, hash_files, swap_dir
 
 MAX_REPORTED = 20
 EXIT_BAD_INPUT = 2
@@ -313,7 +314,7 @@ def code_version() -> dict[str, object]:
             "commit": git["commit"], "src_dirty": git["dirty"]}
 
 
-#: ``dc:creator`` that :mod:`helpers.synth.generate` writes into every synthetic workbook.
+#: ``dc:creator`` that :mod:`helpers.data.synth.generate` writes into every synthetic workbook.
 SYNTHETIC_CREATOR = "genomlysning synthetic generator"
 
 
@@ -438,14 +439,14 @@ def fingerprint(processed_dir: Path | None = None, data_manifest: dict | None = 
 
 
 # --------------------------------------------------------------------------------------------
-# Command line: python -m helpers.ingest
+# Command line: python -m helpers.data.ingest
 # --------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ingest; return 0 on success, 2 if the raw data break the contract."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.ingest",
+        prog="python -m helpers.data.ingest",
         description="Validera rådata mot datakontraktet, pseudonymisera och skriv data/processed.",
     )
     parser.add_argument("--raw", type=Path, default=None, help=f"mapp med Excel-extrakten (standard: {PATHS.raw})")

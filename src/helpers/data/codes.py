@@ -19,7 +19,7 @@ def load(name: str) -> pd.DataFrame:
     """One code list as a DataFrame (read once per process)."""
     if name not in CODELISTS:
         raise KeyError(f"unknown code list {name!r}; known: {', '.join(CODELISTS)}")
-    with resources.files("helpers.codelists").joinpath(f"{name}.csv").open(encoding="utf-8") as f:
+    with resources.files("helpers.data.codelists").joinpath(f"{name}.csv").open(encoding="utf-8") as f:
         df = pd.read_csv(f, dtype=str, keep_default_na=False)
     for col in df.columns:
         if set(df[col]) <= {"true", "false"}:

@@ -3,7 +3,7 @@
 :func:`problems` checks a piece of running text (the caller strips code, URLs and CSS first;
 :func:`html_text` does that for a rendered HTML page) and returns one message per breach, naming
 the rule and quoting about 30 characters around it. The rules follow the conventions of Swedish
-official statistics and Språkrådet's writing rules, as :mod:`helpers.fmt` writes numbers:
+official statistics and Språkrådet's writing rules, as :mod:`helpers.publishing.fmt` writes numbers:
 
 ``hyphen-between-digits``
     A range takes an en dash: "0–17", "2018–2022", never "0-17". ISO dates ("2020-03-01") and

@@ -41,10 +41,10 @@ import numpy as np
 import openpyxl
 import yaml
 
-from .. import codes, pnr
-from ..config import PATHS
-from ..contract import AKTUALISERINGAR, STRUKTUR
-from . import DEMO, add_arguments, scenarios
+from helpers.config import PATHS
+from helpers.data import codes, pnr
+from helpers.data.contract import AKTUALISERINGAR, STRUKTUR
+from helpers.data.synth import DEMO, add_arguments, scenarios
 
 # Weights of BBIC orsakskoder within each report category (documented assumption).
 CODE_WEIGHTS: dict[str, dict[str, float]] = {
@@ -72,7 +72,7 @@ FIXED_TIME = dt.datetime(2021, 6, 11, 0, 0, 0)
 
 
 def _read_yaml(name: str) -> dict:
-    with resources.files("helpers.synth").joinpath(name).open(encoding="utf-8") as f:
+    with resources.files("helpers.data.synth").joinpath(name).open(encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
@@ -572,7 +572,7 @@ def replace(raw_dir: Path | str | None = None, *, scenario: str = DEMO, scale: f
     the generator did not write. The new extracts are written to a staging folder first, so a
     failure leaves ``raw_dir`` as it was.
     """
-    from ..ingest import is_synthetic
+    from helpers.data.ingest import is_synthetic
 
     raw_dir = Path(raw_dir or PATHS.raw)
     raw_dir.mkdir(parents=True, exist_ok=True)

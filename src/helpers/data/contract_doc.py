@@ -1,11 +1,11 @@
 """The raw-data contract as a Swedish Markdown document (``data/raw/README.md``).
 
-Everything specific is read from :mod:`helpers.contract`, the code lists in ``helpers/codelists``
-and the constants of :mod:`helpers.ingest` and :mod:`helpers.config`, so the document cannot drift
+Everything specific is read from :mod:`helpers.data.contract`, the code lists in ``helpers/codelists``
+and the constants of :mod:`helpers.data.ingest` and :mod:`helpers.config`, so the document cannot drift
 from what ingest checks. Regenerate it after any change of the contract or the code lists::
 
-    python -m helpers.contract_doc            # writes data/raw/README.md
-    python -m helpers.contract_doc --check    # exit 1 if the file is out of date
+    python -m helpers.data.contract_doc            # writes data/raw/README.md
+    python -m helpers.data.contract_doc --check    # exit 1 if the file is out of date
 
 ``tests/test_contract_doc.py`` fails when the committed file differs from :func:`render_markdown`.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import codes, ingest
-from .config import PATHS, PSEUDONYM_KEY_ENV
-from .contract import EXTRACTS, Column, Extract, Sheet
+from helpers.config import PATHS, PSEUDONYM_KEY_ENV
+from helpers.data import codes, ingest
+from helpers.data.contract import EXTRACTS, Column, Extract, Sheet
 
 #: Where the document lives (always in the repository, also when the extracts are read elsewhere).
 README = PATHS.root / "data" / "raw" / "README.md"
@@ -69,7 +69,7 @@ CODELIST_INFO: dict[str, str] = {
 }
 
 HEADER_COMMENT = (
-    "<!-- Genererad av `python -m helpers.contract_doc` från src/helpers/contract.py och "
+    "<!-- Genererad av `python -m helpers.data.contract_doc` från src/helpers/contract.py och "
     "src/helpers/codelists/. Redigera inte för hand: ändra kontraktet och kör kommandot igen. -->"
 )
 
@@ -146,7 +146,7 @@ def _intro() -> str:
 
 Den här mappen tar emot **extrakten ur verksamhetssystemet Treserva** (och några kompletterande
 uttag) som rapporten *Genomlysning Barn och unga* bygger på. Inläsningen (`make data` eller
-`python -m helpers.ingest`) kontrollerar varje fil mot datakontraktet nedan, ersätter
+`python -m helpers.data.ingest`) kontrollerar varje fil mot datakontraktet nedan, ersätter
 personnummer med pseudonymer och skriver prydliga, typade tabeller till `data/processed/`.
 Kapitlen läser bara `data/processed/`, aldrig rådata.
 
@@ -158,7 +158,7 @@ Dokumentet är genererat ur kontraktet (`src/helpers/contract.py`) och kodlistor
 **Verkliga uppgifter hamnar aldrig i git.** Allt i `data/raw/` utom den här filen ignoreras av
 git (`.gitignore`), liksom `data/processed/`. Med verkliga data: lägg extrakten här eller på en
 skyddad lagringsplats som `GENOMLYSNING_DATA_DIR` pekar på. Projektet levererar bara **syntetiska
-demodata** (skrivs av `helpers.synth`, se `docs/kalibrering.md`) med påhittade personnummer i
+demodata** (skrivs av `helpers.data.synth`, se `docs/kalibrering.md`) med påhittade personnummer i
 Skatteverkets intervall för testpersonnummer.
 
 ## Filer
@@ -310,7 +310,7 @@ def render_markdown() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.contract_doc", description="Skriv data/raw/README.md ur datakontraktet.")
+    parser = argparse.ArgumentParser(prog="python -m helpers.data.contract_doc", description="Skriv data/raw/README.md ur datakontraktet.")
     parser.add_argument("--output", type=Path, default=README, help=f"målfil (standard: {README})")
     parser.add_argument("--check", action="store_true", help="skriv inget; felkod 1 om filen inte är aktuell")
     args = parser.parse_args(argv)
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None
         if current != text:
-            print(f"{args.output} är inte aktuell: kör `python -m helpers.contract_doc`.", file=sys.stderr)
+            print(f"{args.output} är inte aktuell: kör `python -m helpers.data.contract_doc`.", file=sys.stderr)
             return 1
         return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)

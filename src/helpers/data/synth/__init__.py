@@ -1,4 +1,4 @@
-"""Synthetic Treserva-shaped extracts (see :mod:`helpers.synth.generate`).
+"""Synthetic Treserva-shaped extracts (see :mod:`helpers.data.synth.generate`).
 
 This package module stays light (no numpy, pandas or openpyxl) so that the command line can offer
 the scenarios without importing the generator.
@@ -31,7 +31,7 @@ def positive(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--scenario`` and ``--scale``, shared by ``genomlysning data`` and ``python -m helpers.synth.generate``."""
+    """``--scenario`` and ``--scale``, shared by ``genomlysning data`` and ``python -m helpers.data.synth.generate``."""
     parser.add_argument("--scenario", choices=scenarios(), default=None,
                         help="syntetiskt scenario: demo (kalibrerat mot rapporten) eller kontrast "
                              "(en kommun som motsäger demodata); standard demo")

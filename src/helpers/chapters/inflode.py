@@ -3,7 +3,7 @@
 The chapter publishes counts of one unit, the *aktualisering* (anmälan, ansökan or annat sätt),
 from the processed ``aktualiseringar`` table. :func:`tabulate` registers every count the chapter
 publishes (tables, figure data, totals stated in the text, the monthly series, the March samples)
-in one :class:`~helpers.disclosure.CellSet` over the same records, so that disclosure control sees
+in one :class:`~helpers.analysis.disclosure.CellSet` over the same records, so that disclosure control sees
 how the tables relate to each other (a total and its parts, 0–17 against 0–12 and 13–17, the March
 sample against the monthly series) and protects them all at once. The notebook then reads only
 protected values.
@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import codes
-from .disclosure import MIN_DENOMINATOR, CellSet
+from helpers.analysis.disclosure import MIN_DENOMINATOR, CellSet
+from helpers.data import codes
 
 if TYPE_CHECKING:
-    from .publish import Publisher
+    from helpers.publishing.publish import Publisher
 
 AGEGROUPS = ("0-12", "13-17", "18-20")
 CLOSED = ("kronologiska", "service", "annan_verksamhet")

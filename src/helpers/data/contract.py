@@ -18,7 +18,7 @@ class Column:
     kind: str  # "str" | "int" | "float" | "date" | "pnr" | "code" | "bool"
     description: str
     required: bool = True  # a value must be present in every row
-    codes: str | tuple[str, ...] | None = None  # code-list name (helpers.codes) or literal values
+    codes: str | tuple[str, ...] | None = None  # code-list name (helpers.data.codes) or literal values
     unique: bool = False
     in_year: bool = False  # a date that must lie in the extract's year
     min: float | None = None

@@ -3,7 +3,7 @@
 Every number that leaves a chapter notebook goes through a :class:`Publisher`, which
 
 * runs disclosure control once per chapter (:meth:`Publisher.protect`, see
-  :mod:`helpers.disclosure`) over every count the chapter registered, and from then on hands out
+  :mod:`helpers.analysis.disclosure`) over every count the chapter registered, and from then on hands out
   only protected values: views of tables (:meth:`Publisher.view`), counts and shares for the prose
   (:meth:`Publisher.n`, :meth:`Publisher.pct`) and key figures;
 * draws figures in the report's one theme (:func:`setup_theme`) with title, source line and an
@@ -24,10 +24,8 @@ import io
 import json
 import math
 import numbers
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,24 +33,33 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from . import fmt
-from .config import PATHS
-from .disclosure import MIN_CELL, CellSet, Protected
-from .phrasing import ClaimLog
+from helpers.analysis.disclosure import MIN_CELL, CellSet, Protected
+from helpers.config import PATHS
+from helpers.publishing import fmt
+from helpers.publishing.files import _atomic_write, _csv_bytes
+from helpers.publishing.phrasing import ClaimLog
+from helpers.publishing.theme import DPI, FIGSIZE, SOURCE_COLOR, SVG_HASHSALT, barh, setup_theme
+from helpers.publishing.views import (
+    CELL_SUFFIX,
+    EXPLAIN,
+    HIDDEN,
+    STATUS_SUFFIX,
+    SUPPRESSED,
+    _check_numeric_columns,
+    _count_columns,
+    _meta_columns,
+    _published_csv,
+    _rename_view,
+    markdown_table,
+    suppression_note,
+    symbols_used,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-#: How a suppressed count (1–4) is shown in a table.
-SUPPRESSED = f"<{MIN_CELL}"
-#: How a complementary suppressed count, or a share of a suppressed row, is shown in a table.
-HIDDEN = "x"
+__all__ = ["EXPLAIN", "MIN_CELL", "Publisher", "PublishedData", "barh", "markdown_table", "setup_theme"]
 
-FIGSIZE = (7.0, 4.0)
-DPI = 150
-PALETTE = "colorblind"  # seaborn's colour-blind-safe palette (after Okabe & Ito)
-SVG_HASHSALT = "genomlysning"
-SOURCE_COLOR = "#555555"
 SYNTHETIC_NOTE = "Syntetiska demodata."
 
 KEY_FIGURE_UNITS = ("count", "percent", "ratio", "per_1000", "kr", "percentage_points", "year")
@@ -62,142 +69,6 @@ _LABEL_RE = {
     prefix: re.compile(rf"^{prefix}-[A-Za-z0-9][A-Za-z0-9_-]*$") for prefix in ("fig", "tbl")
 }
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_YEAR_COLUMNS = {"år", "ar", "year", "rapportår"}
-
-THEME_RC: dict[str, Any] = {
-    "figure.figsize": FIGSIZE,
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.titlelocation": "left",
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "legend.title_fontsize": 9,
-    "figure.titlesize": 12,
-    "figure.titleweight": "bold",
-    "axes.formatter.use_locale": False,  # unreliable: ticks are formatted with fmt.swedish_ticks
-    "axes.unicode_minus": True,
-    "svg.fonttype": "path",  # text as paths: the SVG looks the same without the fonts
-    "svg.hashsalt": SVG_HASHSALT,  # deterministic element ids in the SVG
-}
-
-
-def setup_theme() -> None:
-    """Apply the report's one figure theme (seaborn ``whitegrid``, colour-blind-safe palette).
-
-    Safe to call more than once. :meth:`Publisher.figure` calls it before every figure, so all
-    published figures look the same whatever a notebook did to ``rcParams`` in between.
-    """
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, rc=THEME_RC)
-
-
-# --- Columns of a protected view ------------------------------------------------------------------
-#
-# A frame made by :meth:`Publisher.view` holds, for every published count column ``c``, the cell id
-# of each value in ``c|cell`` and its disclosure status in ``c|status`` ("" published, "<5" a
-# count 1–4, "x" hidden to protect another cell); a share column ``s`` has ``s|status``. Figures
-# and tables find their count and share columns from these companions, so a count cannot be
-# published around the protection step: a numeric column without them is refused.
-
-CELL_SUFFIX = "|cell"
-STATUS_SUFFIX = "|status"
-EXPLAIN_COL = "förklaring"
-EXPLAIN = {
-    SUPPRESSED: f"färre än {MIN_CELL}, redovisas inte",
-    HIDDEN: "döljs så att andra uppgifter inte kan räknas fram",
-}
-
-
-def _count_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if isinstance(c, str) and f"{c}{CELL_SUFFIX}" in df.columns]
-
-
-def _share_columns(df: pd.DataFrame) -> list[str]:
-    counts = set(_count_columns(df))
-    return [c for c in df.columns if isinstance(c, str) and f"{c}{STATUS_SUFFIX}" in df.columns
-            and c not in counts]
-
-
-def _meta_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if isinstance(c, str) and c.endswith((CELL_SUFFIX, STATUS_SUFFIX))]
-
-
-def _status(df: pd.DataFrame, col: str) -> pd.Series:
-    key = f"{col}{STATUS_SUFFIX}"
-    return df[key].fillna("").astype(str) if key in df.columns else pd.Series("", index=df.index)
-
-
-def _rename_view(df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
-    """Rename columns together with their ``|cell`` and ``|status`` companions."""
-    full = dict(columns)
-    for old, new in columns.items():
-        for suffix in (CELL_SUFFIX, STATUS_SUFFIX):
-            if f"{old}{suffix}" in df.columns:
-                full[f"{old}{suffix}"] = f"{new}{suffix}"
-    return df.rename(columns=full)
-
-
-def _check_numeric_columns(df: pd.DataFrame, label: str, free: Sequence[str]) -> None:
-    published = set(_count_columns(df)) | set(_share_columns(df)) | set(free) | set(_meta_columns(df))
-    loose = [c for c in df.columns if c not in published and not _is_year_column(c)
-             and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    if loose:
-        raise ValueError(
-            f"{label}: kolumnerna {loose} är tal som inte gått genom röjandekontrollen. Skapa dem med "
-            "Publisher.view (antal och andelar), eller ange dem i free= om de inte är antal eller "
-            "andelar av antal (till exempel befolkning eller en modellskattning)."
-        )
-
-
-def _published_csv(df: pd.DataFrame) -> pd.DataFrame:
-    """The data file of a figure or table: values, and a column saying why a value is missing."""
-    out = df[[c for c in df.columns if c not in _meta_columns(df)]].copy()
-    notes = []
-    for i in range(len(df)):
-        parts = []
-        for c in _count_columns(df) + _share_columns(df):
-            mark = _status(df, c).iloc[i]
-            if mark:
-                parts.append(f"{c}: {mark} = {EXPLAIN[mark]}")
-        notes.append("; ".join(parts))
-    if any(notes):
-        out[EXPLAIN_COL] = notes
-    return out
-
-
-# --- Output helpers -----------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _csv_bytes(df: pd.DataFrame, count_cols: Sequence[str] = ()) -> bytes:
-    """Plain UTF-8 CSV, comma separated, no index; counts written as integers, missing as empty."""
-    d = df.copy()
-    for c in count_cols:
-        v = pd.to_numeric(d[c], errors="coerce")
-        if v.dropna().eq(v.dropna().round()).all():
-            d[c] = v.round().astype("Int64")
-    return d.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
 
 class PublishedData(pd.DataFrame):
     """The protected data returned by :meth:`Publisher.figure` and :meth:`Publisher.table`.
@@ -215,6 +86,7 @@ class PublishedData(pd.DataFrame):
         return None
 
 
+
 def _check_label(label: str, prefix: str) -> None:
     if not isinstance(label, str) or not _LABEL_RE[prefix].match(label):
         raise ValueError(
@@ -222,132 +94,6 @@ def _check_label(label: str, prefix: str) -> None:
             "siffror, '-' och '_' (den blir både Quarto-etikett och filnamn)"
         )
 
-
-def _is_year_column(name: Any) -> bool:
-    return str(name).strip().lower() in _YEAR_COLUMNS
-
-
-def _escape_md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(
-    df: pd.DataFrame,
-    decimals: int | Mapping[str, int] | None = None,
-) -> str:
-    """Format a protected view as a Markdown pipe table with Swedish numbers.
-
-    Count columns (those with a ``|cell`` companion) via :func:`fmt.num`, a hidden count as
-    ``<5`` or ``x`` from its ``|status``; share columns (with a ``|status`` companion) via
-    :func:`fmt.pct`, hidden as ``x``; other numbers via :func:`fmt.num`. ``decimals`` is the number
-    of decimals for shares and other non-integer columns (default 1), or a mapping column →
-    decimals. Year columns (``År``, ``ar``, ``year``) are written as is. Numbers are right-aligned.
-    """
-    df = df.reset_index(drop=True)
-    per_col = dict(decimals) if isinstance(decimals, Mapping) else {}
-    default = decimals if isinstance(decimals, int) and not isinstance(decimals, bool) else 1
-    counts, shares = _count_columns(df), _share_columns(df)
-
-    def mark(m: str) -> str:
-        return "\\" + m if m == SUPPRESSED else m  # escaped: "<5" is not the start of HTML
-
-    def cells(col: str) -> tuple[list[str], bool]:
-        s = df[col]
-        st = _status(df, col)
-        if col in counts:
-            return [mark(m) if m else fmt.num(v, per_col.get(col, 0)) for v, m in zip(s, st, strict=True)], True
-        if col in shares:
-            d = per_col.get(col, default)
-            return [mark(m) if m else fmt.pct(v, d) for v, m in zip(s, st, strict=True)], True
-        if pd.api.types.is_bool_dtype(s):
-            return ["ja" if v else "nej" for v in s], False
-        if pd.api.types.is_numeric_dtype(s):
-            if _is_year_column(col) and col not in per_col:
-                return [fmt.MISSING if fmt.is_missing(v) else str(int(v)) for v in s], True
-            d = per_col.get(col, 0 if pd.api.types.is_integer_dtype(s) else default)
-            return [fmt.num(v, d) for v in s], True
-        if pd.api.types.is_datetime64_any_dtype(s):
-            return [fmt.MISSING if fmt.is_missing(v) else v.strftime("%Y-%m-%d") for v in s], False
-        return [fmt.MISSING if fmt.is_missing(v) else _escape_md(str(v)) for v in s], False
-
-    columns = [c for c in df.columns if c not in _meta_columns(df)]
-    body, align = [], []
-    for c in columns:
-        values, right = cells(c)
-        body.append(values)
-        align.append("---:" if right else ":---")
-    lines = [
-        "| " + " | ".join(_escape_md(str(c)) for c in columns) + " |",
-        "|" + "|".join(align) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in zip(*body, strict=True)]
-    return "\n".join(lines)
-
-
-def symbols_used(df: pd.DataFrame) -> set[str]:
-    """The disclosure marks (``<5``, ``x``) that occur in a protected view."""
-    used: set[str] = set()
-    for c in _count_columns(df) + _share_columns(df):
-        used |= set(_status(df, c)) - {""}
-    return used
-
-
-def suppression_note(symbols: Iterable[str]) -> str:
-    """The note under a table or figure that explains the marks it uses ("" if none)."""
-    used = [m for m in (SUPPRESSED, HIDDEN) if m in set(symbols)]
-    if not used:
-        return ""
-    parts = [("\\" + m if m == SUPPRESSED else m) + f": {EXPLAIN[m]}" for m in used]
-    return "*" + "; ".join(parts) + ".*"
-
-
-# --- Bars with visible marks ----------------------------------------------------------------------
-
-
-def barh(
-    ax: Axes,
-    d: pd.DataFrame,
-    *,
-    y: str,
-    x: str,
-    hue: str | None = None,
-    label: Callable[[float], str] | None = None,
-    colors: Mapping[Any, Any] | None = None,
-) -> Axes:
-    """Horizontal bars of ``d[x]`` per ``d[y]`` (grouped by ``hue``), with hidden values marked.
-
-    A hidden value (status ``<5`` or ``x``) gets no bar, and its mark is written where the bar
-    would start, so a reader never takes it for zero. ``label`` formats a value label at the end
-    of each visible bar (none when ``None``). Categories keep their order of first appearance;
-    rows are drawn top to bottom. Every bar is placed from its own row, never by position in a
-    list of drawn patches.
-    """
-    import seaborn as sns
-
-    cats = list(dict.fromkeys(d[y]))
-    groups = list(dict.fromkeys(d[hue])) if hue else [None]
-    palette = sns.color_palette(n_colors=max(len(groups), 1))
-    height = 0.8 / len(groups)
-    st = _status(d, x)
-    xmax = float(pd.to_numeric(d[x], errors="coerce").max() or 0) or 1.0
-    for gi, g in enumerate(groups):
-        sub = d if g is None else d[d[hue] == g]
-        for (_, row), mark in zip(sub.iterrows(), st.loc[sub.index], strict=True):
-            pos = cats.index(row[y]) - 0.4 + height * (gi + 0.5)
-            color = (colors or {}).get(row[hue] if hue else row[y], palette[gi])
-            if mark or fmt.is_missing(row[x]):
-                ax.text(xmax * 0.005, pos, mark or fmt.MISSING, va="center", ha="left", fontsize=8,
-                        color=SOURCE_COLOR, fontweight="bold")
-                continue
-            ax.barh(pos, float(row[x]), height=height * 0.95, color=color,
-                    label=str(g) if g is not None and row[y] == cats[0] else None)
-            if label is not None:
-                ax.annotate(label(float(row[x])), (float(row[x]), pos), xytext=(3, 0),
-                            textcoords="offset points", va="center", fontsize=8)
-    ax.set_yticks(range(len(cats)), [str(c) for c in cats])
-    ax.set_ylim(len(cats) - 0.5, -0.5)
-    ax.set_xlim(0, xmax * (1.15 if label else 1.05))
-    return ax
 
 
 # --- Publisher ----------------------------------------------------------------------------------
@@ -357,7 +103,7 @@ class Publisher:
     """Publishes the figures, tables, key figures and prose of one chapter for one report year.
 
     Disclosure control: the chapter registers every count it will publish in one
-    :class:`~helpers.disclosure.CellSet` and calls :meth:`protect` once; from then on figures,
+    :class:`~helpers.analysis.disclosure.CellSet` and calls :meth:`protect` once; from then on figures,
     tables, key figures and prose read only the protected values, through :meth:`view` (frames),
     :meth:`n` and :meth:`pct` (prose) and :meth:`key_figure`. Shares are always given as two
     cells (numerator, denominator), so a share can never be published without the protection
@@ -476,10 +222,10 @@ class Publisher:
         ``count|status``. ``den`` adds the share ``share`` (percent) of each row: the name of a
         column holding the denominator's cell id, or one cell id for all rows. A share is shown
         only when both its cells are published and the denominator is at least
-        :data:`~helpers.disclosure.MIN_DENOMINATOR`. ``interval=True`` adds its 95 % Wilson
+        :data:`~helpers.analysis.disclosure.MIN_DENOMINATOR`. ``interval=True`` adds its 95 % Wilson
         interval (``<share> lägre``, ``<share> övre``), hidden with the share.
         """
-        from . import stats
+        from helpers.analysis import stats
 
         prot = self._need_prot()
         # The tabulated true counts ("antal") never pass into a view under another name.
@@ -734,7 +480,7 @@ class Publisher:
         display(Markdown(markdown))
 
     def claim(self, claim: Any) -> str:
-        """Record a claim of the prose (from :mod:`helpers.phrasing`) and return its text."""
+        """Record a claim of the prose (from :mod:`helpers.publishing.phrasing`) and return its text."""
         self.claims.add(claim)
         self.claims.to_json(self.claims_path)
         return str(claim)
@@ -745,3 +491,4 @@ class Publisher:
         items = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
         items = [i for i in items if i["text"] != text] + [{"text": text, "key": key}]
         _atomic_write(path, json.dumps(items, ensure_ascii=False, indent=1).encode("utf-8"))
+

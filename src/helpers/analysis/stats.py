@@ -1,7 +1,7 @@
 """Honest uncertainty: confidence intervals, rate ratios and a count model for monthly series.
 
 Everything here returns plain numbers or small frames that the chapters format with
-:mod:`helpers.fmt`. Proportions are returned on the 0–1 scale (multiply by 100 for percent).
+:mod:`helpers.publishing.fmt`. Proportions are returned on the 0–1 scale (multiply by 100 for percent).
 
 Methods, chosen for small counts (a municipality's cases):
 
@@ -337,7 +337,7 @@ def fit_monthly_counts(
         b, s = float(params[name]), float(se[name])
         return RateRatio(float(np.exp(b)), float(np.exp(b - z * s)), float(np.exp(b + z * s)))
 
-    from . import fmt
+    from helpers.publishing import fmt
 
     rows = []
     for m in sorted(d[date_col].dt.month.unique()):

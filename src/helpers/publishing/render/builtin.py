@@ -4,7 +4,7 @@ Used when the Quarto CLI is not installed. It reads the same staged project as Q
 (``_quarto.yml``, ``_variables.yml``, ``index.qmd``, executed chapter notebooks, appendices) and
 never executes code. The work is done by real tools from PyPI:
 
-* :mod:`helpers.render.notebook` turns each executed notebook into Pandoc Markdown, honouring the
+* :mod:`helpers.publishing.render.notebook` turns each executed notebook into Pandoc Markdown, honouring the
   cell options (``label``, ``fig-cap``, ``fig-alt``, ``tbl-cap``, ``include``); ``.qmd`` parts get
   their ``{{< var … >}}`` and ``{{< include … >}}`` shortcodes expanded;
 * pandoc (``pypandoc-binary``) joins the parts, numbers chapters, figures and tables and resolves
@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .notebook import notebook_to_markdown
+from helpers.publishing.render.notebook import notebook_to_markdown
 
 _VAR_RE = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
 _INCLUDE_RE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.MULTILINE)
@@ -40,7 +40,7 @@ class RenderError(RuntimeError):
 
 
 def _asset(name: str) -> Path:
-    return Path(str(resources.files("helpers.render") / name))
+    return Path(str(resources.files("helpers.publishing.render") / name))
 
 
 def pandoc_path() -> str:
