@@ -159,7 +159,7 @@ def test_a_published_year_does_not_change_when_later_data_arrive(demo, key_figur
 def test_notebook_reads_no_published_figures():
     text = (PATHS.notebooks / "01_inflode.ipynb").read_text(encoding="utf-8")
     assert "published_figures" not in text and "targets.yaml" not in text
-    assert Path(PATHS.root / "src" / "helpers" / "inflode.py").read_text().count("published_figures") == 0
+    assert Path(PATHS.root / "src" / "helpers" / "chapters" / "inflode.py").read_text().count("published_figures") == 0
 
 
 @pytest.mark.slow

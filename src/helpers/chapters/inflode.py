@@ -344,3 +344,125 @@ def since_rising(counts: dict[int, int | None], year: int) -> int:
     while counts.get(since - 1) is not None and counts.get(since) is not None and counts[since - 1] < counts[since]:
         since -= 1
     return since
+
+
+def cell(frame: pd.DataFrame, **where: object) -> str:
+    """The cell id of the one row of a tabulated frame whose columns equal the given values."""
+    m = pd.Series(True, index=frame.index)
+    for k, v in where.items():
+        m &= frame[k] == v
+    ids = frame.loc[m, "cell"].tolist()
+    if len(ids) != 1:
+        raise KeyError(f"{len(ids)} rader matchar {where} (en väntades)")
+    return ids[0]
+
+
+_TYPE_SLUG = {"Anmälan 0-17": "anmalan_0_17", "Anmälan 18-20": "anmalan_18_20", "Ansökan 0-17": "ansokan_0_17",
+              "Ansökan 18-20": "ansokan_18_20", "Annat sätt 0-17": "annat_satt_0_17", "Annat sätt 18-20": "annat_satt_18_20"}
+#: The report's pie "Orsakskoder anmälan 0-17" named its slices differently from our categories.
+_PIE_IDS = {"bristande_omsorg": "annan_brist_omsorg", "familjekonflikter": "brist_omsorg_familjekonflikt",
+            "brottslighet": "brottslighet", "beteendeproblem": "beteende", "psykisk_ohalsa": "psykisk_ohalsa"}
+_ANSOKAN_CODES = (("O09", "parent_mental_health"), ("X01", "uam"), ("B03", "child_mental_health"))
+
+
+def type_label(aktualiseringstyp: str) -> str:
+    """"Anmälan 0-17" → "Anmälan för 0–17 år" (the code list's value, written for a reader)."""
+    return aktualiseringstyp.replace("-", "–").replace(" 0", " för 0").replace(" 18", " för 18") + " år"
+
+
+def key_figures(pub: Publisher, t: InflowTables) -> None:
+    """Record the chapter's key figures from the protected tables.
+
+    Ids follow the figures the 2021 report published (the shared reference list of its figures,
+    compared by ``tests/test_reproduction.py``); some carry the year in the id and some do not,
+    exactly as published. Figures of the March sample after the report year carry the data
+    cut-off. Key figures that are model estimates are recorded by the notebook next to the test
+    that decides whether they are published.
+    """
+    year, years = t.year, t.years
+    kf = pub.key_figure
+    kf("inflow_children_0_17_count", "count", "Barn 0–17 år med minst en anmälan", cell=t.children)
+    kf("inflow_aktualiseringar_total", "count", "Aktualiseringar totalt", cell=t.total)
+    for typ in t.types["aktualiseringstyp"]:
+        kf(f"inflow_chart_akttyp_{_TYPE_SLUG[typ]}_share_{year}", "percent",
+           f"Andel av alla aktualiseringar: {type_label(typ).lower()}", share=(cell(t.types, aktualiseringstyp=typ), t.total))
+    kf(f"inflow_ansokan_0_17_share_{year}", "percent", "Andel ansökan 0–17 av alla aktualiseringar",
+       share=(cell(t.types, aktualiseringstyp="Ansökan 0-17"), t.total))
+    counts = {int(r.ar): pub.value(r.cell) for r in t.anm_per_year.itertuples()}
+    kf("inflow_anmalan_increase_since_year", "year",
+       "Första året i den obrutna ökningen av anmälningar 0–17 år fram till rapportåret", value=since_rising(counts, year))
+
+    n_anm = cell(t.cause_totals, ar=year)
+    labels = codes.kategori_etikett()
+    for kat, short in _PIE_IDS.items():
+        kf(f"inflow_chart_orsak_anm_0_17_{short}_share", "percent", f"Andel av anmälningar 0–17: {labels[kat].lower()}",
+           share=(cell(t.causes, ar=year, kategori=kat), n_anm))
+    kf("inflow_chart_orsak_anm_0_17_uam_share", "percent", "Andel av anmälningar 0–17: ensamkommande barn",
+       share=(t.uam, n_anm))
+    kf("inflow_bbic_orsakskoder_count", "count", "Antal BBIC-orsakskoder i kodlistan", value=len(codes.values("orsakskoder")))
+
+    def age(g: str, kat: str, y: int = year) -> tuple[str, str]:
+        return cell(t.ages, ar=y, aldersgrupp=g, kategori=kat), cell(t.age_totals, ar=y, aldersgrupp=g)
+
+    kf("inflow_0_12_bristande_omsorg_share", "percent", "Andel bristande omsorg, anmälningar 0–12 år",
+       share=age("0-12", "bristande_omsorg"))
+    kf("inflow_0_12_familjekonflikter_share", "percent", "Andel familjekonflikter, anmälningar 0–12 år",
+       share=age("0-12", "familjekonflikter"))
+    for y in years:
+        kf(f"inflow_13_17_omsorgssvikt_share_{y}", "percent", "Andel bristande omsorg (omsorgssvikt), anmälningar 13–17 år",
+           share=age("13-17", "bristande_omsorg", y), year=y)
+    kf(f"inflow_13_17_brottslighet_share_{year}", "percent", "Andel brottslighet, anmälningar 13–17 år",
+       share=age("13-17", "brottslighet"))
+
+    names = codes.load("orsakskoder").set_index("kod")["orsak"]
+    for code_, short in _ANSOKAN_CODES:
+        if code_ in set(t.ansokan["orsakskod"]):
+            kf(f"inflow_ansokan_0_17_cause_{short}_share_{year}", "percent", f"Andel av ansökan 0–17: {names[code_]}",
+               share=(cell(t.ansokan, orsakskod=code_), t.ansokan_total))
+
+    for y in years:
+        kf(f"inflow_anmalan_closed_to_service_{y}", "count", "Anmälningar som avslutats med hänvisning till service",
+           cell=cell(t.decisions, ar=y, beslut="service"), year=y)
+        kf(f"inflow_anmalan_closed_to_other_org_{y}", "count",
+           "Anmälningar som avslutats med hänvisning till annan verksamhet",
+           cell=cell(t.decisions, ar=y, beslut="annan_verksamhet"), year=y)
+    kf(f"inflow_anmalan_closed_no_action_{year}", "count", "Anmälningar som avslutats utan åtgärd",
+       cell=cell(t.closed, ar=year))
+    kf("inflow_annat_satt_to_utredning_share", "percent", "Andel aktualiseringar på annat sätt som leder till utredning",
+       share=t.to_utredning["annat sätt"])
+    crime = t.crime.set_index("ar")
+    for y in years:
+        kf(f"inflow_anmalan_to_utredning_brott_share_{y}", "percent",
+           "Andel med orsak brottslighet bland anmälningar som leder till utredning",
+           share=(crime.loc[y, "k"], crime.loc[y, "n"]), year=y)
+
+    for y, s in t.samples.items():
+        base, cut = f"inflow_sample_mar{y}", (t.cutoff.date().isoformat() if y > year else "")
+
+        def skf(id_: str, unit: str, label: str, base: str = base, y: int = y, cut: str = cut, **kw: object) -> None:
+            kf(f"{base}_{id_}", unit, label, year=y, data_cutoff=cut, **kw)
+
+        skf("anmalan_total", "count", f"Anmälningar i mars {y}", cell=s.total)
+        skf("repeat_person_count", "count", "Anmälningar om person med minst två anmälningar i mars", cell=s.repeat)
+        skf("repeat_person_share", "percent", "Andel anmälningar om person med minst två anmälningar", share=(s.repeat, s.total))
+        skf("utsatt_area_count", "count", "Anmälningar om person i utsatt område", cell=s.utsatt)
+        skf("utsatt_area_share", "percent", "Andel anmälningar om person i utsatt område", share=(s.utsatt, s.total))
+        skf("brott_count", "count", "Anmälningar med orsak brottslighet", cell=s.brott)
+        skf("brott_boys", "count", "Anmälningar om brottslighet som gäller pojkar", cell=s.brott_pojkar)
+        skf("brott_utsatt_share_half", "percent",
+            "Andel av pojkarnas anmälningar om brottslighet som gäller utsatt område",
+            share=(s.brott_utsatt_pojkar, s.brott_pojkar))
+        skf("brott_utsatt_persons", "count", "Personer med anmälan om brottslighet i utsatt område",
+            cell=s.brott_utsatt_personer)
+        skf("utsatt_brott_share", "percent", "Andel brottslighet bland anmälningar från utsatta områden",
+            share=(s.brott_utsatt, s.utsatt))
+        if (s.reporters["omrade"] == AREA_UTSATT).any():
+            for code_, short in (("polis", "police"), ("skola", "school")):
+                skf(f"utsatt_reporter_{short}_share", "percent",
+                    f"Andel anmälningar från {codes.label('anmalare', code_).lower()}, utsatta områden",
+                    share=(cell(s.reporters, omrade=AREA_UTSATT, anmalare=code_), s.utsatt))
+
+    at = t.area_types.set_index("omrade")
+    for area, slug in ((AREA_UTSATT, "utsatt"), (AREA_OVRIGA, "ovriga")):
+        kf(f"inflow_anmalan_per_1000_{slug}", "per_1000", f"Anmälningar 0–17 per 1\u00a0000 barn, {area.lower()}",
+           rate=(at.loc[area, "cell"], int(at.loc[area, "barn_0_17"])))

@@ -282,6 +282,13 @@ class Publisher:
         v = self.share_value(num, den)
         return "en andel som inte redovisas" if v is None else fmt.pct(v, decimals)
 
+    def share_counts(self, num: str, den: str) -> tuple[int | None, int | None]:
+        """``(numerator, denominator)`` for a claim about a share, or ``(None, None)`` when the
+        share may not be shown (a hidden cell or a denominator under 20): the claim then says so."""
+        if self.share_value(num, den) is None:
+            return None, None
+        return self.value(num), self.value(den)
+
     def shown(self, *cells: str) -> bool:
         """True when every cell is published (not hidden)."""
         return all(self.value(c) is not None for c in cells)
@@ -479,11 +486,15 @@ class Publisher:
         self._write_publications()
         display(Markdown(markdown))
 
-    def claim(self, claim: Any) -> str:
-        """Record a claim of the prose (from :mod:`helpers.publishing.phrasing`) and return its text."""
+    def claim(self, claim: Any) -> Any:
+        """Record a claim of the prose (from :mod:`helpers.publishing.phrasing`) and return it.
+
+        The claims are written to ``claims_<chapter>.json``, which the tests check against the
+        rendered book; ``claim.sentence()`` gives the text as a sentence.
+        """
         self.claims.add(claim)
         self.claims.to_json(self.claims_path)
-        return str(claim)
+        return claim
 
     def headline(self, text: str, key: str = "") -> None:
         """Offer one computed sentence for the landing page's headline facts."""
