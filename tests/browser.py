@@ -12,6 +12,9 @@ The three layers, each usable on its own:
 * :func:`check_page` loads one URL and returns a :class:`PageReport`: console errors, uncaught
   exceptions, error log entries (failed resource loads land here), failed network loads, every
   ``<img>`` with whether it decoded, the links in ``nav#TOC``, ``<html lang>`` and every element id.
+* :func:`layout` loads one URL in a phone-sized viewport and measures what a reader there gets:
+  whether the page scrolls sideways (and which elements stick out), captions cut off at the edge,
+  each figure's displayed and natural width, and where the first heading starts.
 * :func:`check_book` checks every ``*.html`` page of a book folder and turns the reports into a list
   of readable problems (an empty list means the book is fine); :func:`book_problems` does the
   second half for reports you already have (see :func:`check_pages`).
@@ -398,6 +401,123 @@ def check_page(
     report.ids = set(page["ids"])
     report.figures = page["figures"]
     return report
+
+
+# --- One page on a phone ------------------------------------------------------------------------
+
+#: A common phone's viewport, in CSS px.
+PHONE = (390, 800)
+
+
+@dataclass
+class Figure:
+    """One figure image as laid out: its file, its natural width and its displayed width (CSS px;
+    for an SVG the natural width comes from its ``width`` in pt)."""
+
+    src: str
+    natural_width: float
+    shown_width: float
+
+    @property
+    def scale(self) -> float:
+        return self.shown_width / self.natural_width if self.natural_width else 0.0
+
+
+@dataclass
+class Layout:
+    """How a page lays out in a viewport ``width`` CSS px wide.
+
+    ``scroll_width`` is the page's (``document.scrollingElement.scrollWidth``) and
+    ``inner_width`` the layout viewport's (a phone widens it to fit a page that is too wide);
+    ``overflowing``
+    names the elements that stick out past the right edge without an ancestor that scrolls
+    sideways (``overflow-x: auto|scroll``) to hold them; ``cut_captions`` the (fig)captions that
+    reach past the edge of the screen or of their scroll box; ``first_heading_top`` is where the
+    page's first ``h1`` starts (CSS px from the top of the page), so a table of contents that does
+    not fold away shows as a heading far down."""
+
+    url: str
+    width: int
+    inner_width: int
+    scroll_width: int
+    overflowing: list[str] = field(default_factory=list)
+    cut_captions: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    first_heading_top: float | None = None
+
+    @property
+    def scrolls_sideways(self) -> bool:
+        # A phone zooms out to fit a page wider than its screen: innerWidth then grows too.
+        return max(self.scroll_width, self.inner_width) > self.width + 1
+
+
+_LAYOUT = r"""
+(async () => {
+  await Promise.all(Array.from(document.images).map(i => {
+    if (i.loading === 'lazy') i.loading = 'eager';
+    return i.complete ? null : new Promise(d => { i.addEventListener('load', d);
+                                                   i.addEventListener('error', d); });
+  }));
+  const vw = window.innerWidth;
+  const scroller = e => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') return p;
+    }
+    return null;
+  };
+  const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+  const visible = e => { const s = getComputedStyle(e);
+    return s.display !== 'none' && s.visibility !== 'hidden' && e.getClientRects().length > 0; };
+  const overflowing = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    if (!visible(e)) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > vw + 1 && !scroller(e)) overflowing.push(`${name(e)} (right ${Math.round(r.right)} px)`);
+  }
+  const cut = [];
+  for (const c of document.querySelectorAll('caption, figcaption')) {
+    if (!visible(c)) continue;
+    const r = c.getBoundingClientRect(), box = scroller(c);
+    const edge = Math.min(vw, box ? box.getBoundingClientRect().right : vw);
+    if (r.right > edge + 1) cut.push(`${c.textContent.trim().slice(0, 40)}… (right ${Math.round(r.right)} px, visible to ${Math.round(edge)} px)`);
+  }
+  const figures = Array.from(document.querySelectorAll('figure img')).filter(visible).map(i => ({
+    src: i.currentSrc || i.src, natural: i.naturalWidth, shown: i.getBoundingClientRect().width }));
+  const h1 = Array.from(document.querySelectorAll('h1')).find(visible);
+  return { inner: vw, scroll: document.scrollingElement.scrollWidth, overflowing, cut, figures,
+           h1: h1 ? h1.getBoundingClientRect().top + window.scrollY : null };
+})()
+"""
+
+
+def layout(url: str, browser: Browser, width: int = PHONE[0], height: int = PHONE[1],
+           timeout: float = LOAD_TIMEOUT) -> Layout:
+    """Load ``url`` in a viewport of ``width`` × ``height`` CSS px (a phone: mobile emulation, so
+    ``<meta name="viewport">`` counts) and measure its :class:`Layout`. The viewport is reset
+    afterwards."""
+    session = browser.session
+    session.send("Page.enable")
+    session.send("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 2, "mobile": width < 800})
+    try:
+        mark = len(session.events)
+        session.send("Page.navigate", {"url": url})
+        session.wait_for("Page.loadEventFired", timeout, start=mark)
+        session.settle()
+        evaluated = session.send("Runtime.evaluate", {"expression": _LAYOUT, "awaitPromise": True,
+                                                      "returnByValue": True}, timeout=timeout)
+        if "exceptionDetails" in evaluated:
+            raise BrowserError(f"measuring {url} failed: {evaluated['exceptionDetails']}")
+        v = evaluated["result"]["value"]
+    finally:
+        session.send("Emulation.clearDeviceMetricsOverride")
+        session.events.clear()
+    return Layout(url=url, width=width, inner_width=v["inner"], scroll_width=v["scroll"],
+                  overflowing=v["overflowing"], cut_captions=v["cut"],
+                  figures=[Figure(f["src"], f["natural"], f["shown"]) for f in v["figures"]],
+                  first_heading_top=v["h1"])
 
 
 # --- A whole book -------------------------------------------------------------------------------

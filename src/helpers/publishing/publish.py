@@ -31,14 +31,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
 from helpers.analysis.disclosure import MIN_CELL, CellSet, Protected
 from helpers.config import PATHS
 from helpers.publishing import fmt
 from helpers.publishing.files import _atomic_write, _csv_bytes
 from helpers.publishing.phrasing import ClaimLog
-from helpers.publishing.theme import DPI, FIGSIZE, SOURCE_COLOR, SVG_HASHSALT, barh, setup_theme
+from helpers.publishing.theme import (
+    FIGSIZE,
+    NOTE_PT,
+    PNG_DPI,
+    SOURCE_COLOR,
+    SVG_HASHSALT,
+    FigureImage,
+    barh,
+    setup_theme,
+)
 from helpers.publishing.views import (
     CELL_SUFFIX,
     EXPLAIN,
@@ -329,9 +338,10 @@ class Publisher:
         must be named in ``free`` (population, model estimates). ``plot`` gets a fresh ``Axes``
         (constrained layout, report theme) and a copy of the data; it may replace the axes with
         several. Title above, source line under the figure, and a line explaining the marks if
-        any value is hidden. Writes ``<label>.png`` (150 dpi), ``<label>.svg`` (deterministic) and
+        any value is hidden. Writes ``<label>.png`` (300 dpi), ``<label>.svg`` (deterministic) and
         ``<label>.csv`` (the published data, with a column saying why a value is missing) to
-        ``output_dir/figures`` (and ``figures_dir``), shows the PNG as the cell's only output.
+        ``output_dir/figures`` (and ``figures_dir``) and shows the figure as the cell's only output,
+        as SVG (HTML), PDF (LaTeX) and PNG (fallback) in one display (:class:`FigureImage`).
         """
         import matplotlib as mpl
         import matplotlib.pyplot as plt
@@ -345,14 +355,16 @@ class Publisher:
             plot(ax, pd.DataFrame(data).copy())
             fig.suptitle(title, x=0.01, ha="left")
             foot = self.source_line(source) + (f"\n{note}" if note else "")
-            fig.text(0.01, 0.0, foot, ha="left", va="top", fontsize=8, color=SOURCE_COLOR, wrap=True)
+            fig.text(0.01, 0.0, foot, ha="left", va="top", fontsize=NOTE_PT, color=SOURCE_COLOR, wrap=True)
             images = {}
             with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
-                for ext, extra in (("png", {}), ("svg", {"metadata": {"Date": None}})):
+                for ext, extra in (("png", {}), ("svg", {"metadata": {"Date": None}}),
+                                   ("pdf", {"metadata": {"CreationDate": None, "ModDate": None}})):
                     buf = io.BytesIO()
-                    fig.savefig(buf, format=ext, dpi=DPI, bbox_inches="tight", pad_inches=0.1,
+                    fig.savefig(buf, format=ext, dpi=PNG_DPI, bbox_inches="tight", pad_inches=0.1,
                                 facecolor="white", **extra)
                     images[ext] = buf.getvalue()
+            pdf = images.pop("pdf")  # only in the cell output, for Quarto's LaTeX PDF
         finally:
             plt.close(fig)
         images["csv"] = _csv_bytes(_published_csv(data), _count_columns(data))
@@ -362,7 +374,7 @@ class Publisher:
             if self.figures_dir is not None:
                 _atomic_write(self.figures_dir / f"{label}.{ext}", content)
         self._log(f"figures/{label}.csv", "figure", data)
-        display(Image(filename=str(paths["png"]), width=display_width))
+        display(FigureImage(png=images["png"], svg=images["svg"], pdf=pdf, width=display_width))
         return PublishedData(data)
 
     # -- tables --

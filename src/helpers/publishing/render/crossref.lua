@@ -121,7 +121,10 @@ local function number_blocks(blocks)
         content = content:walk({
           Image = function(img)
             local esc = function(s) return (s:gsub("\\", "\\\\"):gsub('"', '\\"')) end
-            return pandoc.RawInline("typst", '#image("' .. esc(img.src) .. '", alt: "' .. esc(alt) .. '", width: 100%)')
+            -- natural size (a figure is narrower than the text block), shrunk only if wider
+            local call = 'image("' .. esc(img.src) .. '", alt: "' .. esc(alt) .. '"'
+            return pandoc.RawInline("typst", "#layout(size => { let img = " .. call .. ")\n"
+              .. "if measure(img).width > size.width { " .. call .. ", width: 100%) } else { img } })")
           end,
         })
       end
@@ -202,9 +205,32 @@ local function resolve_cites(blocks)
   })
 end
 
+-- HTML: every table outside a numbered table float (those are in `div.tbl-float`) gets a box of
+-- its own, `div.table-scroll`, that scrolls sideways when the table is wider than the screen.
+local function scroll_boxes(blocks)
+  local function wrap(list)
+    local out = pandoc.Blocks({})
+    for _, b in ipairs(list) do
+      if b.t == "Table" then
+        out:insert(pandoc.Div({ b }, pandoc.Attr("", { "table-scroll" })))
+      elseif b.t == "Div" and b.classes:includes("tbl-float") then
+        out:insert(b)
+      else
+        if b.content and pandoc.utils.type(b.content) == "Blocks" then
+          b.content = wrap(b.content)
+        end
+        out:insert(b)
+      end
+    end
+    return out
+  end
+  return wrap(blocks)
+end
+
 function Pandoc(doc)
   read_meta(doc.meta)
   doc.blocks = number_blocks(doc.blocks)
   doc.blocks = resolve_cites(doc.blocks)
+  if FORMAT:match("html") then doc.blocks = scroll_boxes(doc.blocks) end
   return doc
 end

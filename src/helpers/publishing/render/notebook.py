@@ -6,7 +6,7 @@ does the part of Quarto's Jupyter engine that the report needs, on already execu
 * ``#|`` cell options (YAML) are read from the top of each code cell: ``label``, ``fig-cap``,
   ``fig-alt``, ``tbl-cap``, ``include`` and ``output``; code is never shown (``echo: false``);
 * cells tagged ``parameters`` / ``injected-parameters`` and cells with ``include: false`` vanish;
-* outputs: ``text/markdown`` as Markdown, images as files under ``media_dir``, ``text/plain``
+* outputs: ``text/markdown`` as Markdown, images as files under ``media_dir`` (SVG before PNG), ``text/plain``
   results and stdout as literal blocks; stderr (warnings) is dropped;
 * a cell labelled ``fig-…`` becomes a fenced div ``::: {#fig-… fig-cap=… fig-alt=…}`` around its
   image and a cell labelled ``tbl-…`` a div around its table, which ``crossref.lua`` turns into
@@ -26,7 +26,9 @@ import yaml
 
 _OPTION_RE = re.compile(r"^#\|\s?(.*)$")
 _HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell"}
-_IMAGE_TYPES = {"image/png": "png", "image/svg+xml": "svg", "image/jpeg": "jpg"}
+# In order of preference: a figure's SVG (crisp at any width in the HTML, a vector in the typst
+# PDF) before its PNG fallback (see helpers.publishing.theme.FigureImage).
+_IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
 
 
 class NotebookError(ValueError):
