@@ -458,7 +458,7 @@ _LAYOUT = r"""
     return i.complete ? null : new Promise(d => { i.addEventListener('load', d);
                                                    i.addEventListener('error', d); });
   }));
-  const vw = window.innerWidth;
+  const vw = %WIDTH%;  // the screen's width (innerWidth grows when a phone zooms out)
   const scroller = e => {
     for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
       const o = getComputedStyle(p).overflowX;
@@ -470,9 +470,13 @@ _LAYOUT = r"""
     (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : '');
   const visible = e => { const s = getComputedStyle(e);
     return s.display !== 'none' && s.visibility !== 'hidden' && e.getClientRects().length > 0; };
+  // A fixed header spans the viewport, which a phone widens to fit a page that is too wide:
+  // it follows the overflow rather than causing it, so it is not named.
+  const fixed = e => { for (let p = e; p && p !== document.body; p = p.parentElement)
+    if (getComputedStyle(p).position === 'fixed') return true; return false; };
   const overflowing = [];
   for (const e of document.body.querySelectorAll('*')) {
-    if (!visible(e)) continue;
+    if (!visible(e) || fixed(e)) continue;
     const r = e.getBoundingClientRect();
     if (r.width > 0 && r.right > vw + 1 && !scroller(e)) overflowing.push(`${name(e)} (right ${Math.round(r.right)} px)`);
   }
@@ -486,7 +490,7 @@ _LAYOUT = r"""
   const figures = Array.from(document.querySelectorAll('figure img')).filter(visible).map(i => ({
     src: i.currentSrc || i.src, natural: i.naturalWidth, shown: i.getBoundingClientRect().width }));
   const h1 = Array.from(document.querySelectorAll('h1')).find(visible);
-  return { inner: vw, scroll: document.scrollingElement.scrollWidth, overflowing, cut, figures,
+  return { inner: window.innerWidth, scroll: document.scrollingElement.scrollWidth, overflowing, cut, figures,
            h1: h1 ? h1.getBoundingClientRect().top + window.scrollY : null };
 })()
 """
@@ -506,7 +510,8 @@ def layout(url: str, browser: Browser, width: int = PHONE[0], height: int = PHON
         session.send("Page.navigate", {"url": url})
         session.wait_for("Page.loadEventFired", timeout, start=mark)
         session.settle()
-        evaluated = session.send("Runtime.evaluate", {"expression": _LAYOUT, "awaitPromise": True,
+        expression = _LAYOUT.replace("%WIDTH%", str(int(width)))
+        evaluated = session.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
                                                       "returnByValue": True}, timeout=timeout)
         if "exceptionDetails" in evaluated:
             raise BrowserError(f"measuring {url} failed: {evaluated['exceptionDetails']}")
