@@ -15,7 +15,7 @@ from IPython.display import Image, Markdown  # noqa: E402
 
 from helpers.analysis.disclosure import MIN_CELL, CellSet  # noqa: E402
 from helpers.config import PATHS  # noqa: E402
-from helpers.publishing import publish  # noqa: E402
+from helpers.publishing import publish, theme  # noqa: E402
 from helpers.publishing.publish import Publisher  # noqa: E402
 
 NB = "\u00a0"
@@ -82,12 +82,12 @@ def test_setup_theme():
     import matplotlib as mpl
 
     publish.setup_theme()
-    assert tuple(mpl.rcParams["figure.figsize"]) == (7.0, 4.0)
+    assert tuple(mpl.rcParams["figure.figsize"]) == tuple(theme.FIGSIZE)
     assert mpl.rcParams["savefig.dpi"] == 150
     assert mpl.rcParams["svg.hashsalt"] == publish.SVG_HASHSALT
 
 
-def test_figure_writes_png_svg_csv_and_shows_only_the_png(tmp_path, shown):
+def test_figure_writes_png_svg_csv_and_shows_one_image(tmp_path, shown):
     pub, tab, total = protected_pub(tmp_path)
     data = pub.view(tab, den=total)
     out = pub.figure("fig-test", data, bar_plot, title="Test", source="Källa: test.")
