@@ -292,14 +292,17 @@ def test_nyckeltal_csv_opens_in_swedish_excel(tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
-    assert text.splitlines()[0] == "id;kapitel;år;värde;enhet;beskrivning;status;förklaring;data_till_och_med"
+    assert text.splitlines()[0] == "Id;Kapitel;År;Värde;Enhet;Beskrivning;Status;Förklaring;Data till och med;Data"
     assert ";31,3;procent;" in text and ";1,26;kvot;" in text
     kf = pd.read_csv(path, sep=";", decimal=",", encoding="utf-8-sig", keep_default_na=False,
-                     na_values={"värde": [""]}).set_index("id")
-    assert kf.loc["demo_share_a", "värde"] == 31.3
-    assert pd.isna(kf.loc["demo_b", "värde"]) and kf.loc["demo_b", "status"] == "<5"
-    assert kf.loc["demo_b", "förklaring"] == "färre än 5"
-    assert kf.loc["demo_share_b", "status"] == "x"
+                     na_values={"Värde": [""]}).set_index("Id")
+    assert kf.loc["demo_share_a", "Värde"] == 31.3
+    assert pd.isna(kf.loc["demo_b", "Värde"]) and kf.loc["demo_b", "Status"] == "<5"
+    assert kf.loc["demo_b", "Förklaring"] == "färre än 5"
+    assert kf.loc["demo_share_b", "Status"] == "x"
+    assert set(kf["Data"]) == {"syntetiska demodata, inga verkliga barn"}
+    real = build.nyckeltal_csv(build.published_key_figures(KEY_FIGURES), synthetic=False).decode("utf-8-sig")
+    assert real.splitlines()[1].endswith(";ärendedata ur Treserva, pseudonymiserade")
 
 
 def test_appendix_shows_symbols_and_the_same_rounding():

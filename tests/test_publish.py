@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import json  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -102,12 +103,16 @@ def test_figure_writes_png_svg_csv_and_shows_one_image(tmp_path, shown):
     assert pub.value(total) == 1258 and out.loc[1, "antal|status"] == "<5"
     assert out["antal"].isna().sum() >= 2 and out["andel"].isna().sum() >= 2
     assert isinstance(out, publish.PublishedData)
-    lines = (tmp_path / "out" / "figures" / "fig-test.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "kategori,antal,andel,förklaring"
-    assert lines[1].startswith("a,1200,") and lines[1].endswith(",")
-    assert lines[2] == 'b,,,"antal: <5 = färre än 5, redovisas inte; andel: x = döljs så att andra uppgifter inte kan räknas fram"'
+    raw = (tmp_path / "out" / "figures" / "fig-test.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Swedish Excel reads å, ä, ö
+    lines = raw.decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "Kategori (kod);Antal;Andel (%);Förklaring;Data"
+    assert re.fullmatch(r"a;1200;\d+,\d;;syntetiska demodata, inga verkliga barn", lines[1])
+    assert lines[2] == ('b;;;"Antal: <5 = färre än 5, redovisas inte; Andel (%): x = döljs så att andra '
+                        'uppgifter inte kan räknas fram";syntetiska demodata, inga verkliga barn')
     pubs = json.loads((tmp_path / "out" / "publications_inflode.json").read_text(encoding="utf-8"))
     assert pubs[0]["artefact"] == "figures/fig-test.csv"
+    assert {c["column"] for c in pubs[0]["cells"]} == {"Antal"}  # the header in the file
     assert [c["cell"] for c in pubs[0]["cells"]] == tab["cell"].tolist()
     assert (tmp_path / "out" / "disclosure_inflode.json").is_file()
 
@@ -221,9 +226,10 @@ def test_table_markdown_and_csv(tmp_path, shown):
     assert lines[3] == "| Brott \\| våld | \\<5 | x | 2,00 |"
     assert "|cell" not in md and "|status" not in md
     assert "färre än 5" in md
-    csv = (tmp_path / "out" / "tables" / "tbl-test.csv").read_text(encoding="utf-8").splitlines()
-    assert csv[0] == "Orsak,Antal,Andel (%),Kvot,förklaring"
-    assert csv[2].startswith("Brott | våld,,,2.0,\"Antal: <5 = färre än 5")
+    csv = (tmp_path / "out" / "tables" / "tbl-test.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert csv[0] == "Orsak;Antal;Andel (%);Kvot;Förklaring;Data"
+    assert csv[1].startswith("Bristande omsorg;1200;95,4;1,23;;")  # rounded as shown, decimal comma
+    assert csv[2].startswith('Brott | våld;;;2,00;"Antal: <5 = färre än 5')
 
 
 def test_table_without_suppression_has_no_note(tmp_path, shown):

@@ -170,9 +170,9 @@ def test_key_figures_appendix_and_csv(rendered: Project):
     excel = rendered.book / "nyckeltal.csv"
     assert excel.read_bytes().startswith(b"\xef\xbb\xbf")
     sv = pd.read_csv(excel, sep=";", decimal=",", encoding="utf-8-sig", keep_default_na=False,
-                     na_values={"värde": [""]})
-    assert sv["id"].tolist() == kf["id"].tolist()
-    assert (sv["värde"].fillna(-1) == kf["value"].fillna(-1)).all()
+                     na_values={"Värde": [""]})
+    assert sv["Id"].tolist() == kf["id"].tolist()
+    assert (sv["Värde"].fillna(-1) == kf["value"].fillna(-1)).all()
     chapter = pd.read_csv(rendered.root / "_build" / "2020" / "cache" / "01_inflode" / "key_figures_inflode.csv")
     assert set(chapter["id"]) <= set(kf["id"])
     appendix = html_text(rendered.book / "sec-siffror.html")

@@ -382,6 +382,16 @@ def _published_value(protected: Any, statuses: dict[str, Any], cell: str) -> flo
     return float(value)
 
 
+def read_data_file(path: Path) -> pd.DataFrame:
+    """A published data file as text cells: a figure's or table's file for Swedish Excel (UTF-8
+    with BOM, ``;``, decimal comma) or a comma-separated file (the chapter's key figures); the
+    separator is read from the header line."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header = f.readline()
+    sep = ";" if ";" in header else ","
+    return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
 def check_publications(output: Path, publications: Path, protected: Any, where: str,
                        statuses: dict[str, Any] | None = None) -> int:
     """Check every count the chapter published against its protected cell; return how many.
@@ -417,7 +427,7 @@ def check_publications(output: Path, publications: Path, protected: Any, where: 
         if path.suffix.lower() != ".csv":
             continue  # prose and images: their counts are checked through the CSV they come from
         if artefact not in frames:
-            frames[artefact] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frames[artefact] = read_data_file(path)
             kinds[artefact] = kind
         df = frames[artefact]
         is_key_figures = kind == "key_figure" or path.name.startswith("key_figures_")
@@ -430,7 +440,8 @@ def check_publications(output: Path, publications: Path, protected: Any, where: 
                 raise BuildError(f"{where}: {place} finns inte")
             shown = df.at[row, column].strip()
             expected = _published_value(protected, statuses, cell)
-            reasons = [df.at[row, rc].strip() for rc in REASON_COLUMNS if rc in df.columns]
+            reason_cols = [rc for rc in df.columns if str(rc).strip().lower() in REASON_COLUMNS]
+            reasons = [df.at[row, rc].strip() for rc in reason_cols]
             if is_key_figures:
                 hidden_here = bool(df.at[row, "status"].strip()) if "status" in df.columns else False
                 if expected is None and not hidden_here:
@@ -443,7 +454,7 @@ def check_publications(output: Path, publications: Path, protected: Any, where: 
                     raise BuildError(f"{where}: {place} visar {shown!r}, men uppgiften {cell} ska döljas")
                 if reasons and not any(reasons):
                     raise BuildError(f"{where}: {place} döljer uppgiften {cell} utan att säga varför "
-                                     f"(kolumnen {'/'.join(rc for rc in REASON_COLUMNS if rc in df.columns)} är tom)")
+                                     f"(kolumnen {'/'.join(reason_cols)} är tom)")
             if expected is not None:
                 try:
                     equal = math.isclose(float(shown.replace(",", ".")), expected, rel_tol=0, abs_tol=1e-9)
@@ -589,10 +600,12 @@ KEY_FIGURE_COLUMNS = ["id", "chapter", "year", "value", "unit", "label"]
 CHAPTER_KEY_FIGURE_COLUMNS = [*KEY_FIGURE_COLUMNS, "status", "data_cutoff"]
 #: Columns of the published, machine-readable ``key_figures.csv`` (rounded as displayed).
 PUBLISHED_KEY_FIGURE_COLUMNS = [*KEY_FIGURE_COLUMNS, "status", "forklaring", "data_cutoff"]
-#: Column headers of ``nyckeltal.csv``, the same table for Swedish Excel.
-EXCEL_KEY_FIGURE_COLUMNS = {"id": "id", "chapter": "kapitel", "year": "år", "value": "värde",
-                            "unit": "enhet", "label": "beskrivning", "status": "status",
-                            "forklaring": "förklaring", "data_cutoff": "data_till_och_med"}
+#: Column headers of ``nyckeltal.csv``, the same table for Swedish Excel (headed as the figures'
+#: and tables' data files, :data:`helpers.publishing.views.CSV_HEADERS`), with a last column
+#: ``Data`` saying whether the data are synthetic.
+EXCEL_KEY_FIGURE_COLUMNS = {"id": "Id", "chapter": "Kapitel", "year": "År", "value": "Värde",
+                            "unit": "Enhet", "label": "Beskrivning", "status": "Status",
+                            "forklaring": "Förklaring", "data_cutoff": "Data till och med"}
 #: Why a key figure is not published, by its status.
 STATUS_EXPLANATIONS = {"": "", f"<{MIN_CELL}": "färre än 5", "x": "döljs för att skydda en annan uppgift"}
 #: Decimals of each unit as displayed (and published): one rule for appendix, CSV files and prose.
@@ -703,17 +716,20 @@ def key_figures_csv(published: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def nyckeltal_csv(published: pd.DataFrame) -> bytes:
+def nyckeltal_csv(published: pd.DataFrame, synthetic: bool = True) -> bytes:
     """``nyckeltal.csv``: the published key figures for Swedish Excel (UTF-8 with BOM, ``;`` as
-    separator, decimal comma, Swedish column names and units)."""
+    separator, decimal comma, Swedish column names and units), in the same form as the data files
+    of the figures and tables: the last column ``Data`` says whether the data are synthetic."""
+    from helpers.publishing.views import CSV_DATA_COL, CSV_DATA_NOTE
+
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    w.writerow([EXCEL_KEY_FIGURE_COLUMNS[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS])
+    w.writerow([EXCEL_KEY_FIGURE_COLUMNS[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS] + [CSV_DATA_COL])
     for r in published.itertuples(index=False):
         row = r._asdict()
         row["value"] = _decimal_text(row["value"], comma=True)
         row["unit"] = UNIT_LABELS.get(row["unit"], row["unit"])
-        w.writerow([row[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS])
+        w.writerow([row[c] for c in PUBLISHED_KEY_FIGURE_COLUMNS] + [CSV_DATA_NOTE[bool(synthetic)]])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -949,7 +965,7 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
     (appendix / "_data_info.md").write_text(data_info_markdown(info), encoding="utf-8")
     published = published_key_figures(kf)
     (appendix / "key_figures.csv").write_bytes(key_figures_csv(published))
-    (appendix / "nyckeltal.csv").write_bytes(nyckeltal_csv(published))
+    (appendix / "nyckeltal.csv").write_bytes(nyckeltal_csv(published, info["synthetic"]))
 
 
 # --- 5. render ----------------------------------------------------------------------------------
@@ -1146,7 +1162,7 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         if not pdfs:
             raise BuildError(f"Renderingen gav ingen PDF i {out}")
         (out / "key_figures.csv").write_bytes(key_figures_csv(published))
-        (out / "nyckeltal.csv").write_bytes(nyckeltal_csv(published))
+        (out / "nyckeltal.csv").write_bytes(nyckeltal_csv(published, synthetic))
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "title": "Genomlysning Barn och unga",

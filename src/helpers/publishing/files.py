@@ -1,10 +1,9 @@
-"""Writing published files: atomically, and CSV with counts as integers."""
+"""Writing published files: atomically, and data files in the form Swedish Excel opens."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -26,13 +25,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _csv_bytes(df: pd.DataFrame, count_cols: Sequence[str] = ()) -> bytes:
-    """Plain UTF-8 CSV, comma separated, no index; counts written as integers, missing as empty."""
-    d = df.copy()
-    for c in count_cols:
-        v = pd.to_numeric(d[c], errors="coerce")
-        if v.dropna().eq(v.dropna().round()).all():
-            d[c] = v.round().astype("Int64")
-    return d.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
+def _csv_bytes(table: pd.DataFrame) -> bytes:
+    """A data file for Swedish Excel: UTF-8 with byte-order mark, ``;`` as separator, CRLF line
+    ends, no index. ``table`` holds text cells (see :func:`helpers.publishing.views._published_csv`,
+    which rounds and writes the decimal comma); ``pd.read_csv(path, sep=";", decimal=",",
+    encoding="utf-8-sig")`` reads it back."""
+    text = table.to_csv(index=False, sep=";", lineterminator="\r\n")
+    return ("\ufeff" + text).encode("utf-8")

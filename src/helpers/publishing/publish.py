@@ -59,6 +59,7 @@ from helpers.publishing.views import (
     _meta_columns,
     _published_csv,
     _rename_view,
+    csv_header,
     markdown_table,
     suppression_note,
     symbols_used,
@@ -307,7 +308,7 @@ class Publisher:
         d = df.reset_index(drop=True)
         for c in _count_columns(d):
             for i, cid in enumerate(d[f"{c}{CELL_SUFFIX}"]):
-                entries.append({"row": i, "column": c, "cell": str(cid)})
+                entries.append({"row": i, "column": csv_header(c), "cell": str(cid)})
         self._publications.append({"artefact": artefact, "kind": kind, "cells": entries})
         self._write_publications()
 
@@ -331,6 +332,7 @@ class Publisher:
         free: Sequence[str] = (),
         figsize: tuple[float, float] | None = None,
         display_width: int | None = None,
+        decimals: int | Mapping[str, int] | None = None,
     ) -> PublishedData:
         """Draw a protected view with ``plot(ax, data)``, save and show the figure.
 
@@ -339,7 +341,8 @@ class Publisher:
         (constrained layout, report theme) and a copy of the data; it may replace the axes with
         several. Title above, source line under the figure, and a line explaining the marks if
         any value is hidden. Writes ``<label>.png`` (300 dpi), ``<label>.svg`` (deterministic) and
-        ``<label>.csv`` (the published data, with a column saying why a value is missing) to
+        ``<label>.csv`` (the published data for Swedish Excel, rounded as displayed: ``decimals``
+        as in :meth:`table`, with columns saying why a value is missing and what the data are) to
         ``output_dir/figures`` (and ``figures_dir``) and shows the figure as the cell's only output,
         as SVG (HTML), PDF (LaTeX) and PNG (fallback) in one display (:class:`FigureImage`).
         """
@@ -367,7 +370,7 @@ class Publisher:
             pdf = images.pop("pdf")  # only in the cell output, for Quarto's LaTeX PDF
         finally:
             plt.close(fig)
-        images["csv"] = _csv_bytes(_published_csv(data), _count_columns(data))
+        images["csv"] = _csv_bytes(_published_csv(data, synthetic=self.synthetic, decimals=decimals))
         paths = self.figure_paths(label)
         for ext, content in images.items():
             _atomic_write(paths[ext], content)
@@ -392,7 +395,8 @@ class Publisher:
 
         ``columns`` maps the view's columns to the published headers, in order (others are
         dropped). Hidden values show their mark (``<5``, ``x``) and a note under the table
-        explains the marks used. The data go to ``output_dir/tables/<label>.csv``.
+        explains the marks used. The data go to ``output_dir/tables/<label>.csv`` (for Swedish
+        Excel, rounded as shown; see :func:`~helpers.publishing.views._published_csv`).
         """
         _check_label(label, "tbl")
         if columns is not None:
@@ -402,7 +406,8 @@ class Publisher:
             df = df[[columns[c] for c in columns] + _meta_columns(df)]
         renamed_free = [columns.get(f, f) for f in free] if columns else list(free)
         _check_numeric_columns(df, label, renamed_free)
-        _atomic_write(self.table_path(label), _csv_bytes(_published_csv(df), _count_columns(df)))
+        _atomic_write(self.table_path(label),
+                      _csv_bytes(_published_csv(df, synthetic=self.synthetic, decimals=decimals)))
         self._log(f"tables/{label}.csv", "table", df)
         text = markdown_table(df, decimals)
         if note := suppression_note(symbols_used(df)):

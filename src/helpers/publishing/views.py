@@ -9,7 +9,9 @@ companions, so a count cannot be published around the protection step.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
@@ -83,21 +85,126 @@ def _check_numeric_columns(df: pd.DataFrame, label: str, free: Sequence[str]) ->
         )
 
 
-def _published_csv(df: pd.DataFrame) -> pd.DataFrame:
-    """The data file of a figure or table: values, and a column saying why a value is missing."""
-    out = df[[c for c in df.columns if c not in _meta_columns(df)]].copy()
+# --- The data file of a figure or table ------------------------------------------------------------
+#
+# Written for Swedish Excel and read back by the build's audit: Swedish column headers, values
+# rounded as displayed with a decimal comma, hidden values empty with the column ``Förklaring``
+# saying why, and the column ``Data`` saying what the data are (synthetic or real) on every row.
+# :func:`helpers.publishing.files._csv_bytes` writes it as UTF-8 with BOM and ``;`` as separator.
+
+#: Published column headers of the data files, by internal column name. A column not listed
+#: keeps its name if it starts with a capital letter (a header the chapter already wrote in
+#: Swedish); otherwise ``_`` becomes a space and the first letter a capital.
+CSV_HEADERS = {
+    "ar": "År", "år": "År", "year": "År", "month": "Månad", "manad": "Månad", "månad": "Månad",
+    "antal": "Antal", "andel": "Andel (%)", "orsak": "Orsak", "kategori": "Kategori (kod)",
+    "aktualiseringstyp": "Aktualiseringstyp", "aldersgrupp": "Åldersgrupp", "alder": "Ålder",
+    "kon": "Kön", "beslut": "Beslut (kod)", "etikett": "Benämning", "stadsdel": "Stadsdel",
+    "utsatt_omrade": "Utsatt område", "barn_0_17": "Barn 0–17 år", "per_1000": "Antal per 1 000",
+    "modell": "Modell", "befolkning": "Befolkning", "kvot": "Kvot", EXPLAIN_COL: "Förklaring",
+}
+#: Suffixes of interval columns (``andel lägre`` → ``Andel, KI lägre (%)``).
+_INTERVAL_SUFFIXES = {" lägre": "KI lägre", " övre": "KI övre"}
+#: Explanation column of the data files, and the column saying what the data are.
+CSV_EXPLAIN_COL = "Förklaring"
+CSV_DATA_COL = "Data"
+#: The value of :data:`CSV_DATA_COL`, by whether the data are synthetic.
+CSV_DATA_NOTE = {True: "syntetiska demodata, inga verkliga barn",
+                 False: "ärendedata ur Treserva, pseudonymiserade"}
+#: Why a share is empty although nothing is hidden.
+NO_SHARE = "finns inte (nämnaren är 0)"
+
+
+def csv_header(name: Any) -> str:
+    """The published header of column ``name`` in a data file (see :data:`CSV_HEADERS`)."""
+    text = str(name).strip()
+    key = text.lower()
+    if key in CSV_HEADERS:
+        return CSV_HEADERS[key]
+    for suffix, ki in _INTERVAL_SUFFIXES.items():
+        if key.endswith(suffix) and key[: -len(suffix)] in CSV_HEADERS:
+            base = CSV_HEADERS[key[: -len(suffix)]]
+            return f"{base.removesuffix(' (%)')}, {ki}{' (%)' if base.endswith(' (%)') else ''}"
+    if text[:1].isupper():
+        return text
+    text = text.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def csv_number(x: Any, decimals: int) -> str:
+    """A number for Swedish Excel: rounded half away from zero as displayed, decimal comma, no
+    thousands separator, hyphen-minus; ``""`` when missing."""
+    if fmt.is_missing(x):
+        return ""
+    d = Decimal(int(x)) if isinstance(x, numbers.Integral) else Decimal(repr(float(x)))
+    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)
+    return f"{q:f}".replace(".", ",")
+
+
+def _csv_decimals(col: str, s: pd.Series, per_col: Mapping[str, int], default: int) -> int:
+    if col in per_col:
+        return per_col[col]
+    if pd.api.types.is_integer_dtype(s) or _is_year_column(col):
+        return 0
+    if "kvot" in col.lower():
+        return 2
+    v = pd.to_numeric(s, errors="coerce").dropna()
+    return 0 if len(v) and v.eq(v.round()).all() else default
+
+
+def _published_csv(
+    df: pd.DataFrame,
+    *,
+    synthetic: bool = True,
+    decimals: int | Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """The data file of a figure or table, as text cells under Swedish headers.
+
+    Counts as integers, shares and other numbers rounded as displayed (``decimals`` as in
+    :func:`markdown_table`: shares and non-integer columns 1 decimal by default, a ratio ``Kvot``
+    2), hidden values empty; ``Förklaring`` says why a value is empty, ``Data`` whether the data
+    are synthetic. The ``|cell``/``|status`` columns are left out.
+    """
+    df = df.reset_index(drop=True)
+    per_col = dict(decimals) if isinstance(decimals, Mapping) else {}
+    default = decimals if isinstance(decimals, int) and not isinstance(decimals, bool) else 1
+    counts, shares = _count_columns(df), _share_columns(df)
+    columns = [c for c in df.columns if c not in _meta_columns(df)]
+    headers = {c: csv_header(c) for c in columns}
+    seen = [h for h in headers.values()]
+    if len(set(seen)) != len(seen) or {CSV_EXPLAIN_COL, CSV_DATA_COL} & set(seen):
+        raise ValueError(f"datafilens kolumnrubriker krockar: {seen}")
+    out = pd.DataFrame(index=df.index)
+    for c in columns:
+        s, st = df[c], _status(df, c)
+        if c in counts or c in shares:
+            d = per_col.get(c, 0 if c in counts else default)
+            values = ["" if m else csv_number(v, d) for v, m in zip(s, st, strict=True)]
+        elif pd.api.types.is_bool_dtype(s):
+            values = ["ja" if v else "nej" for v in s]
+        elif pd.api.types.is_numeric_dtype(s):
+            d = _csv_decimals(c, s, per_col, default)
+            values = [csv_number(v, d) for v in s]
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            values = ["" if fmt.is_missing(v) else v.strftime("%Y-%m-%d") for v in s]
+        else:
+            values = ["" if fmt.is_missing(v) else str(v) for v in s]
+        out[headers[c]] = values
     notes = []
     for i in range(len(df)):
-        parts = []
-        for c in _count_columns(df) + _share_columns(df):
+        why: dict[str, list[str]] = {}  # explanation → the headers it applies to, in order
+        for c in counts + shares:
             mark = _status(df, c).iloc[i]
             if mark:
-                parts.append(f"{c}: {mark} = {EXPLAIN[mark]}")
-        notes.append("; ".join(parts))
-    if any(notes):
-        out[EXPLAIN_COL] = notes
+                why.setdefault(f"{mark} = {EXPLAIN[mark]}", []).append(headers[c])
+            elif c in shares and fmt.is_missing(df.at[i, c]):
+                why.setdefault(NO_SHARE, []).append(headers[c])
+        notes.append("; ".join(f"{' / '.join(cols)}: {text}" for text, cols in why.items()))
+    out[CSV_EXPLAIN_COL] = notes
+    out[CSV_DATA_COL] = CSV_DATA_NOTE[bool(synthetic)]
     return out
-
 
 
 def _is_year_column(name: Any) -> bool:
