@@ -392,7 +392,8 @@ def test_staged_front_matter_and_generated_parts(tmp_path):
 
 
 def test_report_settings_have_defaults(tmp_path):
-    assert build.report_settings(tmp_path) == {"publisher": "FoU-enheten, socialförvaltningen", "municipality": ""}
+    assert build.report_settings(tmp_path) == {"publisher": "FoU-enheten, socialförvaltningen", "municipality": "",
+                                               "published_url": ""}
     (tmp_path / "report.yml").write_text("municipality: Norrköpings kommun\n", encoding="utf-8")
     assert build.report_settings(tmp_path)["municipality"] == "Norrköpings kommun"
     assert build.report_settings(PATHS.root)["municipality"] == "Linköpings kommun"

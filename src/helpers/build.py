@@ -800,7 +800,9 @@ def _data_note(synthetic: bool) -> tuple[str, str]:
 
 
 #: Defaults of the project settings in ``report.yml``.
-REPORT_SETTINGS = {"publisher": "FoU-enheten, socialförvaltningen", "municipality": ""}
+#: ``published_url`` is where the book (``_book/``) is published, ``{year}`` and ``{version}``
+#: filled in; with it the PDF links the data files absolutely (see :func:`absolute_data_links`).
+REPORT_SETTINGS = {"publisher": "FoU-enheten, socialförvaltningen", "municipality": "", "published_url": ""}
 
 
 def report_settings(root: Path | None = None) -> dict[str, str]:
@@ -953,6 +955,9 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
         dest = stage / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(r.output / r.source.name, dest)
+        if info.get("published_base"):
+            dest.write_text(absolute_data_links(dest.read_text(encoding="utf-8"), info["published_base"]),
+                            encoding="utf-8")
         for sub in ("figures", "tables"):
             if (r.output / sub).is_dir():
                 shutil.copytree(r.output / sub, dest.parent / sub, dirs_exist_ok=True)
@@ -966,6 +971,112 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
     published = published_key_figures(kf)
     (appendix / "key_figures.csv").write_bytes(key_figures_csv(published))
     (appendix / "nyckeltal.csv").write_bytes(nyckeltal_csv(published, info["synthetic"]))
+
+
+#: A caption link to a data file of a figure or table: ``](figures/fig-x.csv)``.
+_DATA_LINK_RE = re.compile(r"\]\(((?:figures|tables)/[A-Za-z0-9_.-]+\.csv)\)")
+
+
+def absolute_data_links(text: str, base: str) -> str:
+    """``text`` (a notebook's JSON or Markdown) with every link to a figure's or table's data file
+    (``](figures/….csv)``, ``](tables/….csv)``) made absolute under ``base``, the published
+    book's address: a PDF read on its own still reaches the files."""
+    base = base.rstrip("/") + "/"
+    return _DATA_LINK_RE.sub(lambda m: f"]({base}{m.group(1)})", text)
+
+
+def published_base(url: str, year: int, version: str) -> str:
+    """``published_url`` from report.yml with ``{year}`` and ``{version}`` filled in ("" if unset)."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    try:
+        url = url.format(year=year, version=version)
+    except (KeyError, IndexError, ValueError) as e:
+        raise BuildError(f"report.yml: published_url {url!r} kan bara innehålla {{year}} och {{version}}") from e
+    if not re.match(r"^https?://", url):
+        raise BuildError(f"report.yml: published_url {url!r} ska börja med https:// eller http://")
+    return url
+
+
+def _pdf_string(raw: bytes) -> str:
+    """A PDF literal string's bytes (between the parentheses) decoded: escapes and octal codes."""
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x5C and i + 1 < len(raw):  # backslash
+            n = raw[i + 1]
+            if 0x30 <= n <= 0x37:
+                j = i + 1
+                while j < len(raw) and j < i + 4 and 0x30 <= raw[j] <= 0x37:
+                    j += 1
+                out.append(int(raw[i + 1:j], 8) & 0xFF)
+                i = j
+                continue
+            out += {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
+                    ord("f"): b"\f"}.get(n, bytes([n]))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    if out.startswith(b"\xfe\xff"):
+        return out[2:].decode("utf-16-be", errors="replace")
+    return out.decode("latin-1")
+
+
+_URI_RE = re.compile(rb"/URI\s*(?:\(((?:\\.|[^\\)])*)\)|<([0-9A-Fa-f\s]*)>)", re.DOTALL)
+_STREAM_RE = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
+
+
+def pdf_link_targets(pdf: bytes) -> list[str]:
+    """The targets of the link annotations (``/URI``) of a PDF, also those inside compressed
+    object streams (as LaTeX writes them), in order of appearance."""
+    import zlib
+
+    chunks = [pdf]
+    for m in _STREAM_RE.finditer(pdf):
+        try:
+            chunks.append(zlib.decompress(m.group(1)))
+        except zlib.error:
+            continue
+    targets = []
+    for chunk in chunks:
+        for m in _URI_RE.finditer(chunk):
+            if m.group(1) is not None:
+                targets.append(_pdf_string(m.group(1)))
+            else:
+                targets.append(bytes.fromhex(re.sub(rb"\s", b"", m.group(2)).decode()).decode("latin-1"))
+    return targets
+
+
+def place_data_beside_pdf(out: Path, stage: Path) -> None:
+    """Put the figures' and tables' data files where the PDF's relative links point: the chapters
+    link ``figures/….csv`` from ``notebooks/``, and the PDF lies at the top of the book (Quarto
+    keeps them under ``notebooks/``; the built-in renderer already puts them at the top)."""
+    for sub in ("figures", "tables"):
+        for src in sorted((stage / "notebooks" / sub).glob("*.csv")):
+            dest = out / sub / src.name
+            if not dest.is_file():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
+
+
+def check_pdf_links(pdf: Path) -> int:
+    """Every link of ``pdf`` is absolute (a web address, e-mail) or names a file that exists
+    relative to the PDF; returns how many relative links were checked."""
+    n = 0
+    dead = []
+    for target in pdf_link_targets(pdf.read_bytes()):
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target) or target.startswith("#"):
+            continue
+        n += 1
+        if not (pdf.parent / target.split("#", 1)[0]).is_file():
+            dead.append(target)
+    if dead:
+        raise BuildError(f"{pdf.name}: länkarna {', '.join(sorted(set(dead)))} pekar på filer som inte "
+                         "finns bredvid PDF:en")
+    return n
 
 
 # --- 5. render ----------------------------------------------------------------------------------
@@ -1144,7 +1255,8 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
             "municipality": settings["municipality"],
             "author": ", ".join(x for x in (settings["publisher"], settings["municipality"]) if x),
             "renderer_text": renderer_text(which, rversion), "data_cutoff": cutoff,
-            "data_cutoff_text": cutoff_text(year, cutoff), "chapters": len(runs)}
+            "data_cutoff_text": cutoff_text(year, cutoff), "chapters": len(runs),
+            "published_base": published_base(settings["published_url"], year, __version__)}
 
     build_dir = PATHS.build_year(year)
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -1161,8 +1273,11 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         pdfs = sorted(out.rglob("*.pdf"))
         if not pdfs:
             raise BuildError(f"Renderingen gav ingen PDF i {out}")
+        place_data_beside_pdf(out, stage)
         (out / "key_figures.csv").write_bytes(key_figures_csv(published))
         (out / "nyckeltal.csv").write_bytes(nyckeltal_csv(published, synthetic))
+        for pdf in pdfs:
+            check_pdf_links(pdf)
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "title": "Genomlysning Barn och unga",
