@@ -138,7 +138,7 @@ def barh(
     # Long category names wrap, so that the bars keep most of the (5 in) width.
     ax.set_yticks(range(len(cats)), [textwrap.fill(str(c), LABEL_WRAP) for c in cats])
     ax.set_ylim(len(cats) - 0.5, -0.5)
-    ax.set_xlim(0, xmax * (1.15 if label else 1.05))
+    ax.set_xlim(0, xmax * (1.25 if label else 1.05))  # room for the value label of the longest bar
     return ax
 
 
