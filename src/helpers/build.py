@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -675,9 +675,7 @@ def collect_key_figures(runs: list[ChapterRun]) -> pd.DataFrame:
 def round_as_displayed(value: float, unit: str) -> Decimal:
     """``value`` rounded half away from zero to the decimals of ``unit`` (:data:`UNIT_DECIMALS`),
     on its shortest decimal representation, as :func:`helpers.publishing.fmt.num` displays it: 31.25 → 31.3."""
-    decimals = UNIT_DECIMALS.get(unit, 1)
-    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return abs(q) if q == 0 else q  # no "-0.0"
+    return fmt.round_half_up(float(value), UNIT_DECIMALS.get(unit, 1))
 
 
 def published_key_figures(kf: pd.DataFrame) -> pd.DataFrame:

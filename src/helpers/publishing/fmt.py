@@ -54,6 +54,20 @@ def is_missing(x: Any) -> bool:
         return False
 
 
+def round_half_up(x: Any, decimals: int = 0) -> Decimal:
+    """The report's one rounding rule: half away from zero on the shortest decimal representation
+    of ``x`` (what a reader does by hand), as a ``Decimal``; ``-0`` becomes ``0``.
+    ``round_half_up(31.25, 1)`` → ``Decimal("31.3")``; ``round_half_up(2.675, 2)`` → ``Decimal("2.68")``."""
+    if isinstance(x, numbers.Integral):
+        d = Decimal(int(x))
+    elif isinstance(x, Decimal):
+        d = x
+    else:
+        d = Decimal(repr(float(x)))
+    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return abs(q) if q == 0 else q
+
+
 def num(x: Any, decimals: int = 0) -> str:
     """Format a number the Swedish way: ``num(1704)`` → ``"1 704"``, ``num(48.43, 1)`` → ``"48,4"``.
 
@@ -67,16 +81,9 @@ def num(x: Any, decimals: int = 0) -> str:
         raise ValueError(f"decimals måste vara 0 eller större, inte {decimals}")
     if isinstance(x, bool) or not isinstance(x, numbers.Real | Decimal):
         raise TypeError(f"num() kräver ett tal, fick {type(x).__name__}: {x!r}")
-    if isinstance(x, numbers.Integral):
-        d = Decimal(int(x))
-    elif isinstance(x, Decimal):
-        d = x
-    else:
-        f = float(x)
-        if math.isinf(f):
-            return ("" if f > 0 else MINUS) + "\u221e"
-        d = Decimal(repr(f))
-    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if not isinstance(x, numbers.Integral | Decimal) and math.isinf(float(x)):
+        return ("" if float(x) > 0 else MINUS) + "\u221e"
+    q = round_half_up(x, decimals)
     text = f"{abs(q):,.{decimals}f}".replace(",", NBSP).replace(".", ",")
     return (MINUS + text) if q < 0 else text
 

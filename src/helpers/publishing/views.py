@@ -9,9 +9,7 @@ companions, so a count cannot be published around the protection step.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
@@ -136,11 +134,7 @@ def csv_number(x: Any, decimals: int) -> str:
     thousands separator, hyphen-minus; ``""`` when missing."""
     if fmt.is_missing(x):
         return ""
-    d = Decimal(int(x)) if isinstance(x, numbers.Integral) else Decimal(repr(float(x)))
-    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    if q == 0:
-        q = abs(q)
-    return f"{q:f}".replace(".", ",")
+    return f"{fmt.round_half_up(x, decimals):f}".replace(".", ",")
 
 
 def _csv_decimals(col: str, s: pd.Series, per_col: Mapping[str, int], default: int) -> int:
