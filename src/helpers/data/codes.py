@@ -11,7 +11,9 @@ from importlib import resources
 
 import pandas as pd
 
-CODELISTS = ("orsakskoder", "kategorier", "stadsdelar", "aktualiseringstyper", "anmalare", "beslut")
+CODELISTS = ("orsakskoder", "kategorier", "stadsdelar", "aktualiseringstyper", "anmalare", "beslut",
+             "startgrund", "utfall", "bedomning", "insatstyper", "avslutsorsaker", "problemomraden",
+             "bistandsgrupper")
 
 
 @cache
@@ -52,3 +54,35 @@ def utsatta_omraden() -> list[str]:
 def label(name: str, code: str) -> str:
     df = load(name)
     return dict(zip(df[df.columns[0]], df["etikett"], strict=True))[code]
+
+
+def problemomrade() -> dict[str, str]:
+    """BBIC orsakskod → one of the six problem areas of service cases (``""``: none of the six).
+
+    The 2021 report grouped the 29 codes into six areas (omsorgssvikt and the child's own
+    brottslighet, psykisk ohälsa, skolproblematik, missbruk and relationsproblematik) and asked
+    the providers to choose the most prominent one for each service insats.
+    """
+    df = load("orsakskoder")
+    return dict(zip(df["kod"], df["problemomrade"], strict=True))
+
+
+def problemomrade_etikett() -> dict[str, str]:
+    df = load("problemomraden").sort_values("ordning")
+    return dict(zip(df["problemomrade"], df["etikett"], strict=True))
+
+
+def bistandsgrupp() -> dict[str, str]:
+    """BBIC orsakskod → the cause groups the report uses for bistånd öppenvård (``""``: other
+    causes): ``snb`` (socialt nedbrytande beteende, missbruk eller brottslighet) and
+    ``familjekonflikter``."""
+    df = load("orsakskoder")
+    return dict(zip(df["kod"], df["bistandsgrupp"], strict=True))
+
+
+def etiketter(name: str) -> dict[str, str]:
+    """Code → label of a code list with an ``etikett`` column, in the list's order."""
+    df = load(name)
+    if "ordning" in df.columns:
+        df = df.sort_values("ordning", key=lambda s: s.astype(int))
+    return dict(zip(df[df.columns[0]], df["etikett"], strict=True))

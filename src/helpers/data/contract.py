@@ -77,24 +77,42 @@ AKTUALISERINGAR = Extract(
     ),
 )
 
+#: How the yearly case extracts (utredningar, insatser) are cut: one row per case *started* in the
+#: extract's year, with its end if it had ended when the extract was taken (blank if ongoing). The
+#: first year's extract also holds the cases begun earlier that were still ongoing on 1 January of
+#: that year, so that the first year's endings are complete. A case is in exactly one extract.
+CASE_EXTRACT_RULE = (
+    "En rad per ärende som inleddes under extraktets år, med slutdatum om det hade avslutats när "
+    "uttaget gjordes (tomt om det pågick). Det första årets extrakt innehåller också ärenden som "
+    "inleddes tidigare och pågick den 1 januari det året. Ett ärende finns i exakt ett extrakt."
+)
+
 UTREDNINGAR = Extract(
     name="utredningar",
-    description="En rad per avslutad utredning enligt 11 kap. 1 § SoL.",
+    description="Utredningar enligt 11 kap. 1 § SoL om barn och unga 0–20 år. " + CASE_EXTRACT_RULE,
     chapters=("utfall",),
+    needed_by_demo=True,
     pseudonymise=("Personnummer",),
     sheets=(
         Sheet(
             name="Utredningar",
             table="utredningar",
-            description="Utredningar barn och unga.",
+            description="Utredningar barn och unga 0–20 år.",
             columns=(
-                Column("Utrednings-ID", "utredning_id", "str", "Id för utredningen.", unique=True),
-                Column("Aktualiserings-ID", "aktualisering_id", "str", "Aktualiseringen som ledde till utredningen.", required=False),
-                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; pseudonymiseras."),
+                Column("Utrednings-ID", "utredning_id", "str", "Ärendesystemets id för utredningen.", unique=True),
+                Column("Aktualiserings-ID", "aktualisering_id", "str", "Aktualiseringen som ledde till utredningen "
+                       "(tom om den kom in före det första året i aktualiseringsextrakten).", required=False),
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; ersätts med pseudonym vid inläsning."),
+                Column("Kön", "kon", "code", "Barnets kön enligt personnumret.", codes=KON),
+                Column("Ålder", "alder", "int", "Barnets ålder i hela år när utredningen inleddes.", min=0, max=20),
+                Column("Stadsdel", "stadsdel", "code", "Barnets bostadsområde (folkbokföring) när utredningen inleddes.", codes="stadsdelar"),
+                Column("Startgrund", "startgrund", "code", "Hur utredningen inleddes: efter anmälan, ansökan eller på annat sätt.", codes="startgrund"),
                 Column("Startdatum", "start_datum", "date", "Datum då utredningen inleddes."),
-                Column("Slutdatum", "slut_datum", "date", "Datum då utredningen avslutades.", in_year=True),
-                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod.", codes="orsakskoder"),
-                Column("Utfall", "utfall", "code", "Beslut efter utredning.", codes=("Insats beviljas", "Ingen insats", "Överflyttad")),
+                Column("Slutdatum", "slut_datum", "date", "Datum då utredningen avslutades; tom om den pågick vid uttaget.", required=False),
+                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod (huvudorsak).", codes="orsakskoder"),
+                Column("Utfall", "utfall", "code", "Beslut när utredningen avslutades; tom om den pågår.", codes="utfall", required=False),
+                Column("Bedömning", "bedomning", "code", "Socialsekreterarens bedömning när utredningen avslutas utan insats; "
+                       "annars tom.", codes="bedomning", required=False),
             ),
         ),
     ),
@@ -102,8 +120,9 @@ UTREDNINGAR = Extract(
 
 INSATSER = Extract(
     name="insatser",
-    description="En rad per avslutad insats (service och bistånd).",
+    description="Insatser (service och bistånd) för barn och unga 0–20 år. " + CASE_EXTRACT_RULE,
     chapters=("utfall", "placeringar"),
+    needed_by_demo=True,
     pseudonymise=("Personnummer",),
     sheets=(
         Sheet(
@@ -111,16 +130,25 @@ INSATSER = Extract(
             table="insatser",
             description="Insatser barn och unga 0–20 år.",
             columns=(
-                Column("Insats-ID", "insats_id", "str", "Id för insatsen.", unique=True),
-                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; pseudonymiseras."),
-                Column("Insatstyp", "insatstyp", "code", "Form av insats.", codes=("Öppenvård", "Kontaktperson", "Kontaktfamilj", "Familjehem", "Jourhem", "HVB", "SIS", "Stödboende")),
-                Column("Grund", "grund", "code", "Service eller bistånd.", codes=("Service", "Bistånd")),
-                Column("Lagrum", "lagrum", "code", "Lagrum.", codes=("SoL", "LVU 2 §", "LVU 3 §", "LVU 2 och 3 §§"), required=False),
-                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod.", codes="orsakskoder"),
-                Column("Startdatum", "start_datum", "date", "Insatsens start."),
-                Column("Slutdatum", "slut_datum", "date", "Insatsens slut.", in_year=True),
-                Column("Avslutsorsak", "avslutsorsak", "code", "Varför insatsen avslutades.", codes=("Enligt plan", "Ej enligt plan", "Avbruten", "Övergår till annan insats", "Övergår till service", "Övrigt")),
-                Column("Situation efter", "situation_efter", "code", "Barnets situation efter avslutad placering.", required=False, codes=("Eget boende", "Hos en eller båda föräldrarna", "Fortsatt placering annat lagrum", "Annan")),
+                Column("Insats-ID", "insats_id", "str", "Ärendesystemets id för insatsen.", unique=True),
+                Column("Utrednings-ID", "utredning_id", "str", "Utredningen som ledde till insatsen (bistånd); "
+                       "tom för service och för insatser beviljade före det första extraktåret.", required=False),
+                Column("Aktualiserings-ID", "aktualisering_id", "str", "Aktualiseringen som hänvisade till insatsen "
+                       "(service efter hänvisning); annars tom.", required=False),
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; ersätts med pseudonym vid inläsning."),
+                Column("Kön", "kon", "code", "Barnets kön enligt personnumret.", codes=KON),
+                Column("Ålder", "alder", "int", "Barnets ålder i hela år när insatsen började.", min=0, max=20),
+                Column("Stadsdel", "stadsdel", "code", "Barnets bostadsområde (folkbokföring) när insatsen började.", codes="stadsdelar"),
+                Column("Insatstyp", "insatstyp", "code", "Form av insats (se kodlistan insatstyper).", codes="insatstyper"),
+                Column("Grund", "grund", "code", "Service (utan biståndsbeslut) eller bistånd (efter utredning och beslut).", codes=("Service", "Bistånd")),
+                Column("Lagrum", "lagrum", "code", "Lagrum för placeringar; tom för öppna insatser.", codes=("SoL", "LVU 2 §", "LVU 3 §", "LVU 2 och 3 §§"), required=False),
+                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod: det mest framträdande problemet för insatsen.", codes="orsakskoder"),
+                Column("Startdatum", "start_datum", "date", "Insatsens första dag."),
+                Column("Slutdatum", "slut_datum", "date", "Insatsens sista dag; tom om den pågick vid uttaget.", required=False),
+                Column("Avslutsorsak", "avslutsorsak", "code", "Varför insatsen avslutades (kodlistan avslutsorsaker anger vilka "
+                       "som gäller för service och för bistånd); tom om den pågår.", codes="avslutsorsaker", required=False),
+                Column("Situation efter", "situation_efter", "code", "Barnets situation efter avslutad placering.", required=False,
+                       codes=("Eget boende", "Hos en eller båda föräldrarna", "Fortsatt placering annat lagrum", "Annan")),
                 Column("Ensamkommande", "ensamkommande", "bool", "Ensamkommande barn.", required=False),
             ),
         ),
