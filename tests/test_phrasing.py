@@ -481,3 +481,25 @@ def test_random_trends_and_ratios():
             f"O{i}": _maybe(rng, round(rng.uniform(0, 50), rng.choice([0, 1]))) for i in range(6)
         }
         _assert_clean(ph.rank(items, n=rng.randint(1, 4), highest=rng.random() < 0.5).text)
+
+
+@pytest.mark.parametrize(("k", "n", "start"), [
+    (180, 230, "de flesta av utredningarna ("),
+    (50, 100, "hälften av utredningarna ("),
+    (496, 1000, "knappt hälften av utredningarna ("),
+    (0, 40, "ingen av utredningarna avslutades"),
+    (40, 40, "alla av utredningarna avslutades"),
+])
+def test_quantity_word_follows_the_share(k, n, start):
+    c = ph.quantity(k, n, whole="utredningarna", predicate="avslutades med insats")
+    assert c.text.startswith(start) and c.text.endswith("avslutades med insats")
+    assert c.kind == "quantity" and c.test is None
+    if 0 < k < n:
+        assert c.values["word"] == ph.quantifier(100 * k / n)
+
+
+def test_quantity_hidden_and_empty():
+    assert ph.quantity(None, 40, whole="utredningarna", predicate="x").direction == "hidden"
+    assert ph.quantity(0, 0, whole="utredningarna", predicate="x").direction == "none"
+    with pytest.raises(ValueError):
+        ph.quantity(5, 4, whole="utredningarna", predicate="x")

@@ -83,7 +83,7 @@ class Claim:
 
     Attributes:
         kind: what is claimed: ``"share_change"``, ``"count_change"``, ``"rate_ratio"``,
-            ``"rank"``, ``"level"``, ``"trend"``.
+            ``"rank"``, ``"level"``, ``"quantity"``, ``"trend"``.
         subject: the Swedish noun phrase the claim is about ("andelen anmälningar om …").
         values: the numbers used (plain floats, ints, strings and lists; JSON-serialisable).
         direction: ``"up"``, ``"down"``, ``"same"`` (the observed direction, whether or not it is
@@ -452,6 +452,38 @@ def level_share(
             f"konfidensintervall {fmt.num(100 * w.low, decimals)}{EN_DASH}"
             f"{fmt.pct(100 * w.high, decimals)})")  # fmt: skip
     return Claim(kind, subject, values, "none", None, None, None, text)
+
+
+def quantity(
+    k: int | None, n: int | None, *, whole: str, predicate: str, decimals: int = 1,
+) -> Claim:
+    """How many of a whole did something, with the strength word chosen from the share
+    (:func:`quantifier`): ``"de flesta av utredningarna efter ansökan (78,3 %) avslutades med
+    insats"``; ``"hälften …"`` only at exactly 50,0 %, ``"knappt hälften"`` just under.
+
+    ``whole`` is the definite noun phrase of the whole ("utredningarna efter ansökan som avslutades
+    2020"), ``predicate`` what the part did ("avslutades med insats"). Hidden (``None``) →
+    "redovisas inte"; ``n = 0`` → nothing to describe. A level, not a change: no test.
+    """
+    kind = "quantity"
+    base = {"k": k, "n": n}
+    if _hidden(k) or _hidden(n):
+        return Claim(kind, whole, base, "hidden", None, None, None,
+                     f"hur stor del av {whole} som {predicate} {HIDDEN_REASON}")  # fmt: skip
+    k, n = int(k), int(n)
+    if not 0 <= k <= n:
+        raise ValueError(f"kräver 0 ≤ k ≤ n, fick k={k}, n={n}")
+    if n == 0:
+        return Claim(kind, whole, base, "none", None, None, None,
+                     f"det fanns inga {whole.removeprefix('de ')} att beskriva")  # fmt: skip
+    share = 100 * k / n
+    word = quantifier(share)
+    values = {**base, "share": share, "word": word}
+    if word in ("ingen", "alla"):
+        verb_whole = f"{word} av {whole}" if word == "alla" else f"ingen av {whole}"
+        return Claim(kind, whole, values, "none", None, None, None, f"{verb_whole} {predicate}")
+    text = f"{word} av {whole} ({_pct_value(share, decimals)}) {predicate}"
+    return Claim(kind, whole, values, "none", None, None, None, text)
 
 
 # --- Two counts ---------------------------------------------------------------------------------
