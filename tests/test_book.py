@@ -40,6 +40,11 @@ def test_quarto_book_configuration():
     assert CONFIG["crossref"]["fig-title"] == "Figur" and CONFIG["crossref"]["tbl-title"] == "Tabell"
 
 
+#: Direction and strength words that only computed prose may use (static text describes, never concludes).
+FINDING_WORDS = re.compile(r"\b(ökade|ökat|ökar|minskade|minskat|minskar|högst|lägst|flest|"
+                           r"de flesta|nästan alla|nästan alltid|majoriteten|hälften|vanligast\w*|oftast|störst)\b")
+
+
 def test_every_chapter_notebook_is_in_the_book():
     listed = {p.name for p in chapter_notebooks()}
     on_disk = {p.name for p in (PATHS.root / "notebooks").glob("*.ipynb")}
@@ -70,6 +75,15 @@ def test_chapter_notebook_conventions(nb_path: Path):
             labels.append(label)
     assert len(labels) == len(set(labels))
     text = "\n".join(c.source for c in nb.cells)
+    static = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    for c in nb.cells:
+        if c.cell_type == "code":
+            opts, _ = cell_options(c.source)
+            static += [str(opts[k]) for k in ("fig-cap", "fig-alt", "tbl-cap") if k in opts]
+    for s in static:  # a sentence that cites a source reports that source's finding
+        own = " ".join(x for x in re.split(r"(?<=[.!?])\s+", s) if "[@" not in x)
+        found = FINDING_WORDS.findall(own.lower())
+        assert not found, f"statisk text drar slutsatser ({found}): {s[:80]!r}"
     for ref in set(re.findall(r"@((?:fig|tbl)-[\w-]+)", text)):
         assert ref in labels, f"hänvisning till @{ref} som inte finns"
 
