@@ -69,7 +69,8 @@ def _censor(df: pd.DataFrame, cutoff: pd.Timestamp, outcome_cols: tuple[str, ...
     late = df["slut_datum"] > cutoff
     df.loc[late, "slut_datum"] = pd.NaT
     for col in outcome_cols:
-        df[col] = df[col].astype(object).where(~late & df["slut_datum"].notna(), None)
+        keep = ~late & df["slut_datum"].notna() & df[col].notna()
+        df[col] = df[col].astype(object).where(keep, None)
     return df
 
 
@@ -97,7 +98,7 @@ def prepare_utredningar(utr: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timesta
     df["inkom_datum"] = pd.to_datetime(df["inkom_datum"]).fillna(df["start_datum"])
     df["startgrund"] = df["startgrund"].astype(str)
     behov = codes.load("bedomning").set_index("bedomning")["behov"]
-    df["behov"] = df["bedomning"].map(lambda b: bool(behov[b]) if b is not None else False)
+    df["behov"] = [bool(behov[b]) if b is not None else False for b in df["bedomning"]]
     df["enhet"] = "utredning"
     return df.reset_index(drop=True)
 
@@ -138,8 +139,9 @@ def returns(records: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timestamp, *, d
     to plan. Returns ``records`` with the columns ``index_typ`` ("utredning"/"insats"/None),
     ``folj`` and ``aterkom`` (False where not followed)."""
     out = records.copy()
-    idx_utr = (out["enhet"] == "utredning") & (out["utfall"] == NO_INSATS)
-    idx_ins = (out["enhet"] == "insats") & (out["avslutsorsak"] == ENLIGT_PLAN)
+    none = pd.Series(None, index=out.index, dtype=object)
+    idx_utr = (out["enhet"] == "utredning") & (out.get("utfall", none) == NO_INSATS)
+    idx_ins = (out["enhet"] == "insats") & (out.get("avslutsorsak", none) == ENLIGT_PLAN)
     out["index_typ"] = np.where(idx_utr, "utredning", np.where(idx_ins, "insats", None))
     is_idx = out["index_typ"].notna() & out["slut_datum"].notna()
     out["folj"] = is_idx & (out["slut_datum"] + pd.Timedelta(days=days) <= cutoff)
