@@ -1,9 +1,10 @@
-"""Reproduction: every inflow figure of the 2021 report comes out of the pipeline as published.
+"""Reproduction: every inflow and outcomes figure of the 2021 report comes out of the pipeline as
+published.
 
-The chapter notebook is executed with papermill on freshly generated demo data (report year 2020)
-and its key figures are compared with ``shared/reference/published_figures.csv`` (chapter
-``inflow``) to the report's own rounding: as many decimals as the published value has. The few
-figures that cannot be compared that way are listed in ``SPECIAL`` with the reason.
+Each chapter notebook is executed with papermill on freshly generated demo data (report year 2020)
+and its key figures are compared with ``shared/reference/published_figures.csv`` (chapters
+``inflow`` and ``outcomes``) to the report's own rounding: as many decimals as the published value
+has. The few figures that cannot be compared that way are listed in ``SPECIAL`` with the reason.
 """
 
 from __future__ import annotations
@@ -34,14 +35,22 @@ SPECIAL: dict[str, tuple[str, str]] = {
         "not_reproducible",
         "34 anmälda personer kan inte rymmas i 15 % av 191 anmälningar (29); vi behåller 15 % (derived_checks.md, avsnitt 4).",
     ),
+    "outcomes_utredningar_after_anmalan_no_action_share": ("about", "Rapporten skriver 'Hälften'."),
+    "outcomes_analys_bistand_enligt_plan_approx": ("about", "'dryga hälften' om 2019–2020 sammantaget."),
+    "outcomes_analys_bistand_failed_approx": ("about", "'ungefär en fjärdedel' om 2019–2020 sammantaget."),
+    "outcomes_analys_need_no_consent_approx": ("about", "'ca 30%': samma andel som 'ungefär 28 %', avrundad."),
+    "outcomes_002_need_no_consent_share": ("about", "PM 2022 återger genomlysningens 'ca 30 %'."),
 }
 
+#: Chapter of the reference list → the chapter notebook and the stem of its key-figure file.
+CHAPTERS = {"inflow": ("01_inflode.ipynb", "inflode"), "outcomes": ("02_utfall.ipynb", "utfall")}
 
-def published_inflow() -> list[dict]:
+
+def published(chapter: str = "inflow") -> list[dict]:
     if not PUBLISHED.is_file():
         pytest.skip(f"{PUBLISHED} saknas (shared/ ska ligga bredvid repot)")
     with PUBLISHED.open(encoding="utf-8") as f:
-        return [r for r in csv.DictReader(f) if r["chapter"] == "inflow"]
+        return [r for r in csv.DictReader(f) if r["chapter"] == chapter]
 
 
 def decimals(value: str) -> int:
@@ -52,17 +61,19 @@ def decimals(value: str) -> int:
 CUTOFF_2021_REPORT = "2021-03-31"
 
 
-def run_chapter(processed: Path, out: Path, year: int = 2020, data_cutoff: str = "") -> pd.DataFrame:
-    out.mkdir(parents=True)
+def run_chapter(processed: Path, out: Path, year: int = 2020, data_cutoff: str = "",
+                chapter: str = "inflow") -> pd.DataFrame:
+    notebook, stem = CHAPTERS[chapter]
+    out.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(
-        str(PATHS.notebooks / "01_inflode.ipynb"),
-        str(out / "01_inflode.ipynb"),
+        str(PATHS.notebooks / notebook),
+        str(out / notebook),
         parameters={"year": year, "processed_dir": str(processed), "output_dir": str(out),
                     "data_cutoff": data_cutoff},
         cwd=str(out),
         progress_bar=False,
     )
-    return pd.read_csv(out / "key_figures_inflode.csv", keep_default_na=False, na_values=[""])
+    return pd.read_csv(out / f"key_figures_{stem}.csv", keep_default_na=False, na_values=[""])
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +93,12 @@ def key_figures(demo) -> pd.DataFrame:
     return run_chapter(demo / "processed", demo / "out", data_cutoff=CUTOFF_2021_REPORT)
 
 
+@pytest.fixture(scope="module")
+def outcome_figures(demo) -> pd.DataFrame:
+    """The 2020 Utfall chapter (the cut-off does not change it: it uses data up to 31 December)."""
+    return run_chapter(demo / "processed", demo / "out-utfall", data_cutoff=CUTOFF_2021_REPORT, chapter="outcomes")
+
+
 def check(rule: str, computed: float, published: float, ndec: int) -> bool:
     if rule == "round":
         return round(computed, ndec) == pytest.approx(published) or math.isclose(
@@ -96,11 +113,9 @@ def check(rule: str, computed: float, published: float, ndec: int) -> bool:
     raise ValueError(rule)
 
 
-def test_every_inflow_figure_is_reproduced(key_figures):
+def compare(key_figures: pd.DataFrame, rows: list[dict]) -> None:
     computed = dict(zip(key_figures["id"], key_figures["value"], strict=True))
     failures, missing = [], []
-    rows = published_inflow()
-    assert len(rows) >= 50, "the reference lists every inflow figure of the report"
     for row in rows:
         rid, pub_value = row["id"], float(row["value"])
         rule, _reason = SPECIAL.get(rid, ("round", ""))
@@ -117,8 +132,26 @@ def test_every_inflow_figure_is_reproduced(key_figures):
     assert not failures, "\n".join(failures)
 
 
+def test_every_inflow_figure_is_reproduced(key_figures):
+    rows = published("inflow")
+    assert len(rows) >= 50, "the reference lists every inflow figure of the report"
+    compare(key_figures, rows)
+
+
+def test_every_outcomes_figure_is_reproduced(outcome_figures):
+    rows = published("outcomes")
+    assert len(rows) >= 60, "the reference lists every outcomes figure of the report"
+    compare(outcome_figures, rows)
+
+
+def test_outcome_key_figures_are_well_formed(outcome_figures):
+    assert outcome_figures["id"].is_unique and (outcome_figures["chapter"] == "utfall").all()
+    assert outcome_figures["data_cutoff"].isna().all() and (outcome_figures["year"] <= 2020).all()
+    assert outcome_figures["value"].notna().all()
+
+
 def test_special_cases_are_real_published_ids():
-    ids = {r["id"] for r in published_inflow()}
+    ids = {r["id"] for r in published("inflow") + published("outcomes")}
     assert set(SPECIAL) <= ids
 
 
@@ -133,7 +166,7 @@ def test_key_figure_file_is_well_formed(key_figures):
 
 
 @pytest.mark.slow
-def test_a_published_year_does_not_change_when_later_data_arrive(demo, key_figures, tmp_path):
+def test_a_published_year_does_not_change_when_later_data_arrive(demo, key_figures, outcome_figures, tmp_path):
     """The 2020 key figures are the same whether the 2021–2022 extracts exist or not, apart from
     those labelled with the data cut-off (the March 2021 sample), and without the cut-off no
     figure uses data after 2020."""
@@ -154,12 +187,18 @@ def test_a_published_year_does_not_change_when_later_data_arrive(demo, key_figur
     pd.testing.assert_frame_equal(full.sort_index(), only.sort_index())
     plain = run_chapter(demo / "processed", tmp_path / "plain")
     assert plain["data_cutoff"].isna().all() and (plain["year"] <= 2020).all()
+    # Utfall: cases that ended (or started) after 2020 change nothing in the 2020 chapter.
+    early_u = run_chapter(tmp_path / "processed", tmp_path / "early-utfall", chapter="outcomes")
+    pd.testing.assert_frame_equal(outcome_figures.set_index("id").sort_index(), early_u.set_index("id").sort_index())
 
 
-def test_notebook_reads_no_published_figures():
-    text = (PATHS.notebooks / "01_inflode.ipynb").read_text(encoding="utf-8")
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_notebook_reads_no_published_figures(chapter):
+    notebook, stem = CHAPTERS[chapter]
+    text = (PATHS.notebooks / notebook).read_text(encoding="utf-8")
     assert "published_figures" not in text and "targets.yaml" not in text
-    assert Path(PATHS.root / "src" / "helpers" / "chapters" / "inflode.py").read_text().count("published_figures") == 0
+    module = {"inflode": "inflode", "utfall": "utfall"}[stem]
+    assert Path(PATHS.root / "src" / "helpers" / "chapters" / f"{module}.py").read_text().count("published_figures") == 0
 
 
 @pytest.mark.slow
@@ -186,3 +225,17 @@ def test_the_chapter_runs_for_every_demo_year(year, tmp_path):
         assert f"Kapitlet avser **{year}** och jämför med {years_sv(earlier)}." in text
     else:  # the first year in the data has nothing to compare with, and says so without a trend
         assert f"Kapitlet avser **{year}**." in text and "ingen utveckling över år" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", [2018, 2019, 2022])
+def test_the_utfall_chapter_runs_for_other_demo_years(year, tmp_path):
+    """The Utfall chapter executes for the first demo year (nothing to compare with, no follow-up
+    year), a middle year and the last year; its key figures are for the year asked for."""
+    kf = run_chapter(PATHS.processed, tmp_path / "out", year=year, chapter="outcomes").set_index("id")
+    assert (kf["year"] <= year).all()
+    assert kf.loc[f"outcomes_oppenvard_bistand_enligt_plan_share_{year}", "year"] == year
+    text = (tmp_path / "out" / "02_utfall.ipynb").read_text(encoding="utf-8")
+    assert f"Kapitlet avser **{year}**" in text
+    if year == YEARS_DEMO[0]:
+        assert "ingen uppföljning under ett helt år" in text
