@@ -80,6 +80,10 @@ def check_claim(c: phrasing.Claim) -> list[str]:
         want = "up" if v["k1"] > v["k0"] else "down" if v["k1"] < v["k0"] else "same"
         if c.direction != want:
             problems.append(f"riktning {c.direction}, men talen ger {want}")
+    if c.kind == "quantity" and c.direction != "hidden" and v.get("n"):
+        want = phrasing.quantifier(100 * v["k"] / v["n"])
+        if v.get("word") != want or not text.startswith(want):
+            problems.append(f"kvantitetsordet ska vara '{want}'")
     if c.pvalue is not None and c.significant is not None:
         alpha = v.get("alpha", 0.05)
         if c.significant != (c.pvalue < alpha):
@@ -107,6 +111,11 @@ def test_check_claim_can_fail():
     flipped = phrasing.Claim("count_change", "antalet", {"k1": 10, "k0": 20}, "up", "poisson_exact", 0.01,
                              True, "antalet ökade")
     assert any("riktning" in p for p in check_claim(flipped))
+    good = phrasing.quantity(30, 40, whole="insatserna", predicate="avslutades enligt plan")
+    assert check_claim(good) == []
+    bad = phrasing.Claim("quantity", "insatserna", {"k": 30, "n": 40, "word": "nästan alla"}, "none", None, None,
+                         None, "nästan alla av insatserna (75,0 %) avslutades enligt plan")
+    assert check_claim(bad)
 
 
 def test_the_book_renders_on_other_data_and_its_claims_hold(scenario_books):
@@ -133,6 +142,9 @@ def test_kontrast_says_what_its_own_data_say(scenario_books):
     assert "minskade" in text
     rates = [c for c in claims if c.kind == "rate_ratio"]
     assert rates and rates[0].values.get("rr", 1) < 1
+    # Utfall: the kontrast's öppenvård ends according to plan less and less often.
+    plan = [c for c in claims if c.kind == "share_change" and c.subject == "andelen som avslutades enligt plan"]
+    assert plan and plan[0].direction == "down"
 
 
 def test_rendered_text_follows_swedish_typography(rendered, scenario_books):
