@@ -136,24 +136,23 @@ def returns(records: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timestamp, *, d
     """For each closed case: whether a new aktualisering about the same child came within ``days``
     after the closing day (``aterkom``), and whether the whole window lies before ``cutoff``
     (``folj``). Index cases are utredningar closed without insats and insatser ended according
-    to plan. Returns ``records`` with the columns ``index_typ`` ("utredning"/"insats"/None),
-    ``folj`` and ``aterkom`` (False where not followed)."""
+    to plan (:func:`helpers.analysis.survival.returns_within`). Returns ``records`` with the columns
+    ``index_typ`` ("utredning"/"insats"/None), ``folj`` and ``aterkom`` (False where not followed)."""
+    from helpers.analysis.survival import returns_within
+
     out = records.copy()
     none = pd.Series(None, index=out.index, dtype=object)
     idx_utr = (out["enhet"] == "utredning") & (out.get("utfall", none) == NO_INSATS)
     idx_ins = (out["enhet"] == "insats") & (out.get("avslutsorsak", none) == ENLIGT_PLAN)
     out["index_typ"] = np.where(idx_utr, "utredning", np.where(idx_ins, "insats", None))
     is_idx = out["index_typ"].notna() & out["slut_datum"].notna()
-    out["folj"] = is_idx & (out["slut_datum"] + pd.Timedelta(days=days) <= cutoff)
-    later = akt.loc[akt["inkom_datum"] <= cutoff, ["person_id", "inkom_datum"]].astype({"person_id": str})
-    later = later.sort_values("inkom_datum")
-    left = out.loc[out["folj"], ["person_id", "slut_datum"]].astype({"person_id": str})
-    left = left.assign(_row=left.index, _after=left["slut_datum"] + pd.Timedelta(days=1)).sort_values("_after")
-    hit = pd.merge_asof(left, later.rename(columns={"inkom_datum": "_next"}), left_on="_after", right_on="_next",
-                        by="person_id", direction="forward")
-    ok = hit["_next"].notna() & (hit["_next"] <= hit["slut_datum"] + pd.Timedelta(days=days))
+    index = out.loc[is_idx, ["person_id", "slut_datum"]].rename(columns={"slut_datum": "date"})
+    later = akt[["person_id", "inkom_datum"]].rename(columns={"inkom_datum": "date"})
+    r = returns_within(index, later, days=days, cutoff=cutoff)
+    out["folj"] = False
     out["aterkom"] = False
-    out.loc[hit.loc[ok, "_row"].to_numpy(), "aterkom"] = True
+    out.loc[r.index, "folj"] = r["followed"].to_numpy(dtype=bool)
+    out.loc[r.index, "aterkom"] = r["returned"].fillna(False).to_numpy(dtype=bool)
     return out
 
 
