@@ -415,7 +415,7 @@ def key_figures(pub: Publisher, t: OutcomeTables) -> None:
     kf(f"outcomes_chart_oppenvard_0_20_enligt_plan_label_{year}", "percent",
        "Andel avslutade enligt planering (diagrammets etikett)",
        share=(cell(t.oppenvard, ar=year, avslutsorsak=ENLIGT_PLAN), cell(t.oppenvard_total, ar=year)))
-    kf("outcomes_chart_oppenvard_0_20_series_years", "year_start", "Första året i diagrammet över avslutade öppenvårdsinsatser",
+    kf("outcomes_chart_oppenvard_0_20_series_years", "year", "Första året i diagrammet över avslutade öppenvårdsinsatser",
        value=years[0])
     pooled = [y for y in years if y >= year - 1]
     if len(pooled) == 2:
