@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 
+import pandas as pd
 import pytest
 
 from helpers.data import pnr
@@ -212,6 +213,28 @@ def test_birth_date_and_sex_reject_invalid_numbers():
         pnr.birth_date(wrong)
     with pytest.raises(ValueError):
         pnr.sex(wrong)
+
+
+def test_birth_dates_and_sexes_agree_with_the_single_number_functions():
+    """The vectorised forms that ingest uses give what birth_date and sex give, row by row,
+    including leap days, samordningsnummer and missing numbers."""
+    numbers = [pnr.make(birth, serial) for birth in BIRTHS for serial in (980, 985, 992, 999)]
+    numbers.append(assemble("20100577", "986"))  # samordningsnummer
+    column = pd.Series([pnr.normalise(n) for n in numbers] + [None], index=range(10, 10 + len(numbers) + 1))
+    births = pnr.birth_dates(column)
+    sexes = pnr.sexes(column)
+    assert pd.api.types.is_datetime64_any_dtype(births)
+    assert births.index.equals(column.index) and sexes.index.equals(column.index)
+    assert [d.date() for d in births.iloc[:-1]] == [pnr.birth_date(n) for n in numbers]
+    assert sexes.iloc[:-1].tolist() == [pnr.sex(n) for n in numbers]
+    assert pd.isna(births.iloc[-1]) and pd.isna(sexes.iloc[-1])
+
+
+def test_birth_dates_and_sexes_want_normalised_numbers():
+    number = pnr.make(dt.date(2010, 5, 17), 981)
+    for func in (pnr.birth_dates, pnr.sexes):
+        with pytest.raises(ValueError, match="normalise"):
+            func(pd.Series([number]))  # with the dash: not the normalised form
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import re
 
+import pandas as pd
+
 _PNR_RE = re.compile(r"^(\d{2})?(\d{2})(\d{2})(\d{2})[-+]?(\d{3})(\d)$")
 
 
@@ -75,6 +77,35 @@ def birth_date(pnr: str) -> dt.date:
 def sex(pnr: str) -> str:
     """``"Pojke"`` if the third digit of the födelsenummer is odd, else ``"Flicka"``."""
     return "Pojke" if int(normalise(pnr)[10]) % 2 else "Flicka"
+
+
+def birth_dates(normalised: pd.Series) -> pd.Series:
+    """:func:`birth_date` for a whole column at once: ``datetime64`` birth dates of numbers already
+    in the twelve-digit form of :func:`normalise` (samordningsnummer: day minus 60).
+
+    Vectorised for ingest, which checks every row's age; missing numbers give ``NaT``.
+    """
+    s = normalised.astype("string")
+    bad = s.notna() & ~s.str.fullmatch(r"\d{12}").fillna(False)
+    if bad.any():
+        raise ValueError("birth_dates takes normalised twelve-digit numbers (pnr.normalise)")
+    yyyymmdd = pd.to_numeric(s.str.slice(0, 8)).astype("Int64")
+    yyyymmdd = yyyymmdd.where(yyyymmdd % 100 <= 60, yyyymmdd - 60)
+    return pd.to_datetime(yyyymmdd.astype("string"), format="%Y%m%d")
+
+
+def sexes(normalised: pd.Series) -> pd.Series:
+    """:func:`sex` for a whole column of twelve-digit numbers (:func:`normalise`): ``"Pojke"`` where
+    the second-to-last digit is odd, ``"Flicka"`` where it is even, missing where the number is."""
+    s = normalised.astype("string")
+    bad = s.notna() & ~s.str.fullmatch(r"\d{12}").fillna(False)
+    if bad.any():
+        raise ValueError("sexes takes normalised twelve-digit numbers (pnr.normalise)")
+    digit = pd.to_numeric(s.str.slice(10, 11))
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    out[digit % 2 == 1] = "Pojke"
+    out[digit % 2 == 0] = "Flicka"
+    return out
 
 
 def make(birth: dt.date, serial: int) -> str:
