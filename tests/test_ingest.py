@@ -2,9 +2,11 @@
 
 The workbooks are written here with openpyxl, from the headers in :mod:`helpers.data.contract`. The
 personnummer are synthetic (:func:`helpers.data.pnr.make` with födelsenummer 980–999) and consistent
-with Ålder at Inkom datum, as the contract demands. Each bad-input case checks that ingest raises
-a :class:`RawDataError` naming file, sheet, Excel row, column and rule, that the command line
-exits with 2, and that a ``processed_dir`` from an earlier good run is left byte for byte as it was.
+with Ålder and Kön, as the contract demands. The hand-made utredningar and insatser refer to the
+hand-made aktualiseringar (and insatser to utredningar) as the rules across files demand. Each
+bad-input case checks that ingest raises a :class:`RawDataError` naming file, sheet, Excel row,
+column and rule, that the command line exits with 2, and that a ``processed_dir`` from an earlier
+good run is left byte for byte as it was.
 """
 
 from __future__ import annotations
@@ -32,10 +34,16 @@ YEAR = 2020
 KEY = "unit-test-key-for-ingest"
 AKT_FILE = f"aktualiseringar_{YEAR}.xlsx"
 STR_FILE = f"struktur_{YEAR}.xlsx"
+UTR_FILE = f"utredningar_{YEAR}.xlsx"
+INS_FILE = f"insatser_{YEAR}.xlsx"
 AKT_SHEET = contract.AKTUALISERINGAR.sheets[0]
 BEF_SHEET = next(s for s in contract.STRUKTUR.sheets if s.name == "Befolkning")
+UTR_SHEET = contract.UTREDNINGAR.sheets[0]
+INS_SHEET = contract.INSATSER.sheets[0]
 AKT_HEADERS = [c.header for c in AKT_SHEET.columns]
 BEF_HEADERS = [c.header for c in BEF_SHEET.columns]
+UTR_HEADERS = [c.header for c in UTR_SHEET.columns]
+INS_HEADERS = [c.header for c in INS_SHEET.columns]
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,53 @@ def akt_rows(year: int = YEAR) -> list[dict[str, object]]:
     return rows
 
 
+def child(index: int, day: dt.date) -> dict[str, object]:
+    """Personnummer, Kön and Ålder (at ``day``) of ``PERSONS[index]``."""
+    p = PERSONS[index]
+    number = pnr.make(p.birth, p.serial)
+    return {"Personnummer": number, "Kön": pnr.sex(number), "Ålder": age_at(p.birth, day)}
+
+
+def _dt(day: dt.date | None) -> dt.datetime | None:
+    return None if day is None else dt.datetime(day.year, day.month, day.day)
+
+
+def utr_rows() -> list[dict[str, object]]:
+    """Valid utredningar of 2020 (the first year present, so U2020-0003, begun in 2019 and still
+    ongoing on 1 January 2020, belongs here). U1 and U2 follow the aktualiseringar with Beslut
+    utredning; U3 and U4 came in before the aktualiseringar (no Aktualiserings-ID)."""
+    spec = [  # id, aktualisering, person, stadsdel, startgrund, start, slut, orsak, utfall, bedömning
+        ("U2020-0001", "A2020-00001", 0, "Berga", "Anmälan", dt.date(2020, 3, 10), dt.date(2020, 6, 30), "B06", "Insats beviljas", None),
+        ("U2020-0002", "A2020-00005", 4, "Lambohov", "Anmälan", dt.date(2020, 12, 31), None, "O08", None, None),
+        ("U2020-0003", None, 2, "Ryd", "Annat sätt", dt.date(2019, 11, 4), dt.date(2020, 2, 10), "O01", "Ingen insats", "Inget behov"),
+        ("U2020-0004", None, 3, "Skäggetorp", "Ansökan", dt.date(2020, 4, 1), dt.date(2020, 8, 1), "B09", "Överflyttad", None),
+    ]
+    return [
+        {"Utrednings-ID": uid, "Aktualiserings-ID": aid, **child(person, start), "Stadsdel": area, "Startgrund": grund,
+         "Startdatum": _dt(start), "Slutdatum": _dt(end), "Orsakskod": orsak, "Utfall": utfall, "Bedömning": bedomning}
+        for uid, aid, person, area, grund, start, end, orsak, utfall, bedomning in spec
+    ]
+
+
+def ins_rows() -> list[dict[str, object]]:
+    """Valid insatser of 2020: two bistånd after U2020-0001, a service insats after the
+    aktualisering with Beslut service, and a placement begun in 2019 that ended in 2020."""
+    spec = [  # id, utredning, aktualisering, person, stadsdel, typ, grund, lagrum, orsak, start, slut, avslut, situation, ensam
+        ("I2020-0001", "U2020-0001", None, 0, "Berga", "Öppenvård", "Bistånd", None, "B06", dt.date(2020, 7, 1), None, None, None, None),
+        ("I2020-0002", None, "A2020-00002", 1, "Centrum", "Kontaktperson", "Service", None, "X02", dt.date(2020, 6, 20),
+         dt.date(2020, 10, 1), "Enligt plan", None, None),
+        ("I2020-0003", None, None, 2, "Ryd", "HVB", "Bistånd", "LVU 3 §", "O01", dt.date(2019, 6, 1), dt.date(2020, 3, 15),
+         "Övergår till annan insats", "Hos en eller båda föräldrarna", "Nej"),
+        ("I2020-0004", "U2020-0001", None, 0, "Berga", "Familjehem", "Bistånd", "SoL", "O11", dt.date(2020, 8, 15), None, None, None, "Nej"),
+    ]
+    return [
+        {"Insats-ID": iid, "Utrednings-ID": uid, "Aktualiserings-ID": aid, **child(person, start), "Stadsdel": area,
+         "Insatstyp": typ, "Grund": grund, "Lagrum": lagrum, "Orsakskod": orsak, "Startdatum": _dt(start),
+         "Slutdatum": _dt(end), "Avslutsorsak": avslut, "Situation efter": situation, "Ensamkommande": ensam}
+        for iid, uid, aid, person, area, typ, grund, lagrum, orsak, start, end, avslut, situation, ensam in spec
+    ]
+
+
 def bef_rows() -> list[dict[str, object]]:
     return [
         {"Stadsdel": "Berga", "Åldersgrupp": "0-5", "Antal": 1200},
@@ -119,10 +174,20 @@ def write_struktur(raw: Path, rows: list[dict] | None = None, sheet: str = BEF_S
     write_xlsx(raw / name, {sheet: table(BEF_HEADERS, bef_rows() if rows is None else rows)})
 
 
+def write_utr(raw: Path, rows: list[dict] | None = None, name: str = UTR_FILE) -> None:
+    write_xlsx(raw / name, {UTR_SHEET.name: table(UTR_HEADERS, utr_rows() if rows is None else rows)})
+
+
+def write_ins(raw: Path, rows: list[dict] | None = None, name: str = INS_FILE) -> None:
+    write_xlsx(raw / name, {INS_SHEET.name: table(INS_HEADERS, ins_rows() if rows is None else rows)})
+
+
 def write_good_raw(raw: Path) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     write_akt(raw)
     write_struktur(raw)
+    write_utr(raw)
+    write_ins(raw)
     return raw
 
 
@@ -163,17 +228,20 @@ def ingested(raw, tmp_path) -> tuple[Path, Path, dict]:
 
 def test_run_writes_tables_and_manifest(ingested):
     raw, processed, manifest = ingested
-    assert sorted(p.name for p in processed.iterdir()) == ["aktualiseringar.parquet", "befolkning.parquet", "manifest.json"]
+    assert sorted(p.name for p in processed.iterdir()) == [
+        "aktualiseringar.parquet", "befolkning.parquet", "insatser.parquet", "manifest.json", "utredningar.parquet"]
     assert json.loads((processed / "manifest.json").read_text(encoding="utf-8")) == manifest
 
     inputs = manifest["inputs"]
-    assert set(inputs) == {AKT_FILE, STR_FILE}
+    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE}
     for name, info in inputs.items():
         assert info["sha256"] == hashlib.sha256((raw / name).read_bytes()).hexdigest()
         assert info["year"] == YEAR
     assert inputs[AKT_FILE]["extract"] == "aktualiseringar"
     assert inputs[AKT_FILE]["rows"] == {"aktualiseringar": len(PERSONS)}
     assert inputs[STR_FILE]["rows"] == {"befolkning": len(bef_rows())}
+    assert inputs[UTR_FILE]["rows"] == {"utredningar": len(utr_rows())}
+    assert inputs[INS_FILE]["rows"] == {"insatser": len(ins_rows())}
 
     outputs = manifest["outputs"]
     assert outputs["aktualiseringar.parquet"]["rows"] == len(PERSONS)
@@ -218,6 +286,49 @@ def test_processed_values(ingested):
     assert akt["aktualiseringstyp"].astype(str).tolist() == [r["Aktualiseringstyp"] for r in expected]
     assert akt["anmalare"].isna().tolist() == [r["Anmälare"] is None for r in expected]
     assert akt["alder"].tolist()[3:] == [17, 18], "birthday on Inkom datum counts"
+
+
+def assert_contract_dtypes(df: pd.DataFrame, sheet: contract.Sheet) -> None:
+    """Every column of ``sheet`` in ``df`` with the type the contract promises in data/processed."""
+    assert list(df.columns) == ["ar"] + [c.name for c in sheet.columns], sheet.table
+    assert df["ar"].dtype == "Int64"
+    for col in sheet.columns:
+        s = df[col.name]
+        if col.kind == "date":
+            assert pd.api.types.is_datetime64_any_dtype(s), (sheet.table, col.name, s.dtype)
+        elif col.kind == "int":
+            assert s.dtype == "Int64", (sheet.table, col.name)
+        elif col.kind == "float":
+            assert s.dtype == "Float64", (sheet.table, col.name)
+        elif col.kind == "bool":
+            assert s.dtype == "boolean", (sheet.table, col.name)
+        elif col.kind == "code":
+            assert isinstance(s.dtype, pd.CategoricalDtype), (sheet.table, col.name)
+        elif col.kind == "pnr":
+            assert s.str.fullmatch(r"[0-9a-f]{20}").all(), (sheet.table, col.name)
+        else:
+            assert isinstance(s.dtype, pd.StringDtype), (sheet.table, col.name)
+
+
+def test_processed_case_tables(ingested):
+    """utredningar and insatser: contract dtypes, blank ends of ongoing cases, the case begun in 2019
+    kept in the first year's file, and the same child with the same pseudonym as in aktualiseringar."""
+    _, processed, _ = ingested
+    utr = ingest.load("utredningar", processed)
+    ins = ingest.load("insatser", processed)
+    assert_contract_dtypes(utr, UTR_SHEET)
+    assert_contract_dtypes(ins, INS_SHEET)
+    assert (utr["ar"] == YEAR).all() and (ins["ar"] == YEAR).all()
+    assert utr["utredning_id"].tolist() == [r["Utrednings-ID"] for r in utr_rows()]
+    assert utr["start_datum"].dt.date.tolist() == [r["Startdatum"].date() for r in utr_rows()]
+    assert utr["slut_datum"].isna().tolist() == [r["Slutdatum"] is None for r in utr_rows()]
+    assert utr["utfall"].isna().tolist() == utr["slut_datum"].isna().tolist()
+    assert ins["slut_datum"].isna().tolist() == [r["Slutdatum"] is None for r in ins_rows()]
+    assert ins["lagrum"].isna().tolist() == [True, True, False, False]
+    assert utr.loc[utr["utredning_id"] == "U2020-0003", "start_datum"].dt.year.tolist() == [2019]
+    akt = ingest.load("aktualiseringar", processed).set_index("aktualisering_id")
+    linked = utr.dropna(subset=["aktualisering_id"])
+    assert linked["person_id"].tolist() == akt.loc[linked["aktualisering_id"], "person_id"].tolist()
 
 
 def test_person_ids_are_pseudonyms(ingested):
@@ -282,6 +393,8 @@ def test_rerun_replaces_tables_and_keeps_other_files(ingested):
     (processed / "README.md").write_text("Bearbetade data.\n", encoding="utf-8")
     rows = akt_rows()[:2]
     write_akt(raw, rows)
+    kept = {None, *(r["Aktualiserings-ID"] for r in rows)}
+    write_utr(raw, [r for r in utr_rows() if r["Aktualiserings-ID"] in kept])  # no link to a removed row
     manifest = ingest.run(raw, processed)
     assert manifest["outputs"]["aktualiseringar.parquet"]["rows"] == 2
     assert len(ingest.load("aktualiseringar", processed)) == 2
@@ -316,8 +429,8 @@ def contract_codes(col: contract.Column) -> list[str]:
 def test_every_extract_of_the_contract_can_be_ingested(raw, tmp_path):
     """A workbook for each extract and sheet, built from the contract alone, passes ingest."""
     for extract in contract.EXTRACTS:
-        if extract in (contract.AKTUALISERINGAR,):
-            continue  # cross-column rules: the hand-made rows above
+        if extract in (contract.AKTUALISERINGAR, contract.UTREDNINGAR, contract.INSATSER):
+            continue  # rules across columns and files: the hand-made rows above
         sheets = {
             s.name: [[c.header for c in s.columns]] + [[example_value(c, i) for c in s.columns] for i in range(3)]
             for s in extract.sheets
@@ -438,6 +551,62 @@ def yearless(raw: Path) -> None:
     write_struktur(raw, name="struktur.xlsx")
 
 
+def utr_cells(index: int, **changes: object) -> Callable[[Path], None]:
+    """Set cells of the otherwise valid utredningar (headers with spaces and dashes: ``changes``
+    keys use ``_`` for ``-`` and ``__`` for a space, e.g. ``Aktualiserings_ID``)."""
+
+    def mutate(raw: Path) -> None:
+        rows = utr_rows()
+        rows[index].update({_header(k): v for k, v in changes.items()})
+        write_utr(raw, rows)
+
+    return mutate
+
+
+def ins_cells(index: int, **changes: object) -> Callable[[Path], None]:
+    def mutate(raw: Path) -> None:
+        rows = ins_rows()
+        rows[index].update({_header(k): v for k, v in changes.items()})
+        write_ins(raw, rows)
+
+    return mutate
+
+
+def _header(key: str) -> str:
+    return key.replace("__", " ").replace("_", "-")
+
+
+def earlier_utredningar_file(raw: Path) -> None:
+    """A valid utredningar_2019.xlsx: 2019 becomes the first year, so the 2020 file may no longer
+    hold U2020-0003, begun in 2019."""
+    start = dt.date(2019, 5, 2)
+    row = {"Utrednings-ID": "U2019-0001", "Aktualiserings-ID": None, **child(1, start), "Stadsdel": "Centrum",
+           "Startgrund": "Ansökan", "Startdatum": _dt(start), "Slutdatum": _dt(dt.date(2019, 9, 1)), "Orsakskod": "X02",
+           "Utfall": "Ingen insats", "Bedömning": "Behov tillgodoses annat"}
+    write_utr(raw, [row], name="utredningar_2019.xlsx")
+
+
+def insats_id_again_next_year(raw: Path) -> None:
+    start = dt.date(2021, 2, 1)
+    row = {"Insats-ID": "I2020-0001", **child(0, start), "Stadsdel": "Berga", "Insatstyp": "Kontaktfamilj",
+           "Grund": "Bistånd", "Orsakskod": "O11", "Startdatum": _dt(start)}
+    write_ins(raw, [row], name="insatser_2021.xlsx")
+
+
+def aktualisering_id_again_earlier_year(raw: Path) -> None:
+    rows = akt_rows(2019)
+    rows[3]["Aktualiserings-ID"] = f"A{YEAR}-00001"
+    write_akt(raw, rows, name="aktualiseringar_2019.xlsx")
+
+
+def utredning_ended_without_insats(raw: Path) -> None:
+    rows = utr_rows()
+    rows[0].update({"Utfall": "Ingen insats", "Bedömning": "Inget behov"})
+    write_utr(raw, rows)
+
+
+FUTURE = dt.datetime.combine(dt.date.today() + dt.timedelta(days=60), dt.time())
+
 BAD_CASES = (
     Bad("saknat blad", lambda raw: write_akt(raw, sheet="Blad1"), AKT_FILE, AKT_SHEET.name, None, None, "bladet saknas"),
     Bad("saknat blad struktur", lambda raw: write_struktur(raw, sheet="Blad1"), STR_FILE, "Befolkning", None, None, "bladet saknas"),
@@ -465,6 +634,82 @@ BAD_CASES = (
     Bad("okänt filnamn", unknown_filename, "aktualiseringar-2020.xlsx", None, None, None, "motsvarar inget extrakt"),
     Bad("år saknas i filnamnet", yearless, "struktur.xlsx", None, None, None, "ska ange år"),
     Bad("extrakt saknas", lambda raw: (raw / STR_FILE).unlink(), "struktur_ÅÅÅÅ.xlsx", None, None, None, "extraktet saknas"),
+    Bad("utredningar saknas", lambda raw: (raw / UTR_FILE).unlink(), "utredningar_ÅÅÅÅ.xlsx", None, None, None, "extraktet saknas"),
+    # utredningar and insatser: dates (CASE_EXTRACT_RULE)
+    Bad("startdatum efter året", utr_cells(3, Startdatum=dt.datetime(2021, 1, 5), Slutdatum=None, Utfall=None),
+        UTR_FILE, "Utredningar", 5, "Startdatum", "ligger efter extraktets år 2020"),
+    Bad("startdatum före året i en senare fil", earlier_utredningar_file,
+        UTR_FILE, "Utredningar", 4, "Startdatum", "bara det första årets fil (2019) får innehålla ärenden som inleddes tidigare"),
+    Bad("tidigare ärende avslutat före första året", utr_cells(2, Slutdatum=dt.datetime(2019, 12, 20)),
+        UTR_FILE, "Utredningar", 4, "Slutdatum", "får bara innehålla tidigare ärenden som pågick den 1 januari 2020"),
+    Bad("slutdatum före startdatum", utr_cells(3, Slutdatum=dt.datetime(2020, 3, 31)),
+        UTR_FILE, "Utredningar", 5, "Slutdatum", "slutdatumet 2020-03-31 ligger före startdatumet 2020-04-01"),
+    Bad("insats slutar före start", ins_cells(1, Slutdatum=dt.datetime(2020, 6, 19)),
+        INS_FILE, "Insatser", 3, "Slutdatum", "ligger före startdatumet"),
+    Bad("datum i framtiden", utr_cells(3, Slutdatum=FUTURE),
+        UTR_FILE, "Utredningar", 5, "Slutdatum", f"datumet {FUTURE.date().isoformat()} ligger efter dagens datum"),
+    # utredningar: Utfall and Bedömning
+    Bad("utfall utan slutdatum", utr_cells(1, Utfall="Överflyttad"),
+        UTR_FILE, "Utredningar", 3, "Utfall", "utfallet 'Överflyttad' anges bara för ett avslutat ärende"),
+    Bad("slutdatum utan utfall", utr_cells(3, Utfall=None),
+        UTR_FILE, "Utredningar", 5, "Utfall", "värde saknas: ett avslutat ärende (Slutdatum ifyllt) ska ha ett utfall"),
+    Bad("bedömning saknas för ingen insats", utr_cells(2, Bedömning=None),
+        UTR_FILE, "Utredningar", 4, "Bedömning", "utfallet 'Ingen insats' ska ha en bedömning"),
+    Bad("bedömning vid insats beviljas", utr_cells(0, Bedömning="Inget behov"),
+        UTR_FILE, "Utredningar", 2, "Bedömning", "bedömning anges bara när utfallet är 'Ingen insats' (här 'Insats beviljas')"),
+    # insatser: Avslutsorsak, Lagrum, Grund
+    Bad("avslutsorsak utan slutdatum", ins_cells(0, Avslutsorsak="Enligt plan"),
+        INS_FILE, "Insatser", 2, "Avslutsorsak", "avslutsorsaken 'Enligt plan' anges bara för ett avslutat ärende"),
+    Bad("slutdatum utan avslutsorsak", ins_cells(1, Avslutsorsak=None),
+        INS_FILE, "Insatser", 3, "Avslutsorsak", "värde saknas: ett avslutat ärende (Slutdatum ifyllt) ska ha en avslutsorsak"),
+    Bad("avslutsorsak gäller inte för service", ins_cells(1, Avslutsorsak="Avbruten"),
+        INS_FILE, "Insatser", 3, "Avslutsorsak", "avslutsorsaken 'Avbruten' gäller inte för insatser med grund Service"),
+    Bad("lagrum på öppenvård", ins_cells(0, Lagrum="SoL"),
+        INS_FILE, "Insatser", 2, "Lagrum", "'Öppenvård' är en öppen insats och ska ha tomt lagrum"),
+    Bad("service efter utredning", ins_cells(0, Grund="Service"),
+        INS_FILE, "Insatser", 2, "Grund", "en insats med Utrednings-ID ('U2020-0001') har grund 'Bistånd', inte 'Service'"),
+    # Ålder and Kön from the personnummer
+    Bad("ålder vid startdatum", utr_cells(0, Ålder=10),
+        UTR_FILE, "Utredningar", 2, "Ålder", "åldern 10 stämmer inte med personnumret (ger 9 år vid startdatum)"),
+    Bad("ålder vid insatsens start", ins_cells(2, Ålder=15),
+        INS_FILE, "Insatser", 4, "Ålder", "åldern 15 stämmer inte med personnumret (ger 14 år vid startdatum)"),
+    Bad("kön mot personnumret", cell(0, "Kön", "Flicka"),
+        AKT_FILE, AKT_SHEET.name, 2, "Kön", "'Flicka' stämmer inte med personnumret (näst sista siffran ger 'Pojke')"),
+    Bad("kön mot personnumret i utredningar", utr_cells(1, Kön="Pojke"),
+        UTR_FILE, "Utredningar", 3, "Kön", "'Pojke' stämmer inte med personnumret"),
+    Bad("kön mot personnumret i insatser", ins_cells(1, Kön="Pojke"),
+        INS_FILE, "Insatser", 3, "Kön", "'Pojke' stämmer inte med personnumret"),
+    # across files
+    Bad("insats-id i två årsfiler", insats_id_again_next_year,
+        "insatser_2021.xlsx", "Insatser", 2, "Insats-ID", f"id 'I2020-0001' finns också i {INS_FILE}, rad 2"),
+    Bad("aktualiserings-id i två årsfiler", aktualisering_id_again_earlier_year,
+        AKT_FILE, AKT_SHEET.name, 2, "Aktualiserings-ID", "finns också i aktualiseringar_2019.xlsx, rad 5"),
+    Bad("okänd aktualisering", utr_cells(3, Aktualiserings_ID="A2020-99999"),
+        UTR_FILE, "Utredningar", 5, "Aktualiserings-ID", "aktualiseringen 'A2020-99999' finns inte i aktualiseringar (2020)"),
+    Bad("aktualisering utan beslut om utredning", utr_cells(3, Aktualiserings_ID="A2020-00004"),
+        UTR_FILE, "Utredningar", 5, "Aktualiserings-ID",
+        f"aktualiseringen 'A2020-00004' ({AKT_FILE}, rad 5) har beslut 'tillfors', inte 'utredning'"),
+    Bad("aktualisering om ett annat barn", utr_cells(1, Aktualiserings_ID="A2020-00001"),
+        UTR_FILE, "Utredningar", 3, "Personnummer", f"barnet är ett annat än i aktualiseringen 'A2020-00001' ({AKT_FILE}, rad 2)"),
+    Bad("två utredningar av en aktualisering", utr_cells(1, Aktualiserings_ID="A2020-00001"),
+        UTR_FILE, "Utredningar", 3, "Aktualiserings-ID",
+        f"aktualiseringen 'A2020-00001' ledde redan till utredningen 'U2020-0001' ({UTR_FILE}, rad 2)"),
+    Bad("startgrund passar inte typen", utr_cells(0, Startgrund="Ansökan"),
+        UTR_FILE, "Utredningar", 2, "Startgrund", "startgrunden 'Ansökan' passar inte aktualiseringen 'A2020-00001'"),
+    Bad("utredning före aktualiseringen", utr_cells(0, Startdatum=dt.datetime(2020, 3, 1)),
+        UTR_FILE, "Utredningar", 2, "Startdatum", "startdatumet 2020-03-01 ligger före inkomstdatum 2020-03-02"),
+    Bad("bistånd efter utredning utan insats", utredning_ended_without_insats,
+        INS_FILE, "Insatser", 2, "Utrednings-ID", "utredningen 'U2020-0001' (utredningar_2020.xlsx, rad 2) har utfallet 'Ingen insats', inte 'Insats beviljas'"),
+    Bad("bistånd efter pågående utredning", ins_cells(0, Utrednings_ID="U2020-0002"),
+        INS_FILE, "Insatser", 2, "Utrednings-ID", "har inget utfall (utredningen pågår)"),
+    Bad("okänd utredning", ins_cells(3, Utrednings_ID="U2020-9999"),
+        INS_FILE, "Insatser", 5, "Utrednings-ID", "utredningen 'U2020-9999' finns inte i utredningar (2020)"),
+    Bad("insats före utredningens slut", ins_cells(0, Startdatum=dt.datetime(2020, 6, 1)),
+        INS_FILE, "Insatser", 2, "Startdatum", "startdatumet 2020-06-01 ligger före slutdatum 2020-06-30 för utredningen 'U2020-0001'"),
+    Bad("service efter aktualisering utan hänvisning", ins_cells(1, Aktualiserings_ID="A2020-00003"),
+        INS_FILE, "Insatser", 3, "Aktualiserings-ID", "har beslut 'kronologiska', inte 'service'"),
+    Bad("service till ett annat barn", ins_cells(1, Aktualiserings_ID="A2020-00002", **child(3, dt.date(2020, 6, 20))),
+        INS_FILE, "Insatser", 3, "Personnummer", "barnet är ett annat än i aktualiseringen 'A2020-00002'"),
 )
 
 
@@ -536,10 +781,10 @@ def test_missing_age_is_one_problem_not_three(ingested):
 
 
 def test_long_lists_of_problems_are_cut(raw, tmp_path):
-    rows = []
+    rows = akt_rows()
     for i in range(30):
         row = dict(akt_rows()[0])
-        row["Aktualiserings-ID"] = f"A{YEAR}-{i:05d}"
+        row["Aktualiserings-ID"] = f"A{YEAR}-{90000 + i:05d}"
         row["Orsakskod"] = "Z99"
         rows.append(row)
     write_akt(raw, rows)
@@ -550,6 +795,60 @@ def test_long_lists_of_problems_are_cut(raw, tmp_path):
     assert message.count("okänd kod 'Z99'") == ingest.MAX_REPORTED
     assert "och 10 till" in message
     assert not (tmp_path / "processed").exists()
+
+
+def test_a_broken_cell_is_one_problem(ingested):
+    """An unreadable Slutdatum is reported once: the rules that use it (Utfall only for ended
+    cases, Slutdatum after Startdatum, the insats after the utredning) leave the row out."""
+    raw, processed, _ = ingested
+    utr_cells(0, Slutdatum="snart")(raw)
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    assert [str(p) for p in excinfo.value.problems] == [
+        f"{UTR_FILE}, blad 'Utredningar', rad 2, kolumn 'Slutdatum': 'snart' är inte ett datum (ÅÅÅÅ-MM-DD)"]
+
+
+def test_links_into_an_unreadable_extract_are_not_checked(ingested):
+    """If a file of the referred extract cannot be read, its ids are unknown: only that problem is
+    reported, not a dangling reference for every utredning and insats."""
+    raw, processed, _ = ingested
+    write_akt(raw, sheet="Blad1")
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    assert [str(p) for p in excinfo.value.problems] == [f"{AKT_FILE}, blad '{AKT_SHEET.name}': bladet saknas"]
+    (raw / UTR_FILE).unlink()
+    write_akt(raw)
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    assert [str(p) for p in excinfo.value.problems] == ["utredningar_ÅÅÅÅ.xlsx: extraktet saknas i data/raw"]
+
+
+def test_cross_file_problems_are_reported_with_the_others(ingested):
+    """Problems in single files and between files come in one report."""
+    raw, processed, _ = ingested
+    cell(0, "Orsakskod", "B99")(raw)
+    ins_cells(3, Utrednings_ID="U2020-9999")(raw)
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    assert [(p.file, p.row, p.column) for p in excinfo.value.problems] == [
+        (AKT_FILE, 2, "Orsakskod"), (INS_FILE, 5, "Utrednings-ID")]
+
+
+def test_links_span_the_years(ingested):
+    """An utredning may follow an aktualisering of an earlier year, and an insats an utredning of
+    an earlier year; the first year's file may hold cases begun before it."""
+    raw, processed, _ = ingested
+    write_akt(raw, akt_rows(2019), name="aktualiseringar_2019.xlsx")
+    start = dt.date(2021, 1, 20)
+    write_ins(raw, [{"Insats-ID": "I2021-0001", "Utrednings-ID": "U2020-0001", **child(0, start), "Stadsdel": "Berga",
+                     "Insatstyp": "Kontaktfamilj", "Grund": "Bistånd", "Orsakskod": "B06", "Startdatum": _dt(start)}],
+              name="insatser_2021.xlsx")
+    rows = utr_rows()
+    rows[1]["Aktualiserings-ID"] = "A2019-00005"  # the same child, a year earlier
+    write_utr(raw, rows)
+    manifest = ingest.run(raw, processed)
+    assert manifest["outputs"]["insatser.parquet"]["rows"] == len(ins_rows()) + 1
+    assert sorted(ingest.load("insatser", processed)["ar"].unique().tolist()) == [2020, 2021]
 
 
 def test_missing_raw_folder(tmp_path):
@@ -571,6 +870,34 @@ def test_command_line_exit_code(ingested):
     assert f"{AKT_FILE}, blad '{AKT_SHEET.name}', rad 3, kolumn 'Orsakskod': okänd kod 'B99'" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(processed) == before
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Path, Path, dict]:
+    """The synthetic demo (every year the generator writes), ingested."""
+    from helpers.data.synth import generate
+
+    root = tmp_path_factory.mktemp("demo")
+    generate.main(root / "raw")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(PSEUDONYM_KEY_ENV, KEY)
+        made = ingest.run(root / "raw", root / "processed")
+    return root / "raw", root / "processed", made
+
+
+def test_the_demo_ingests_without_problems(demo):
+    raw, processed, made = demo
+    assert made["synthetic"] is True
+    names = {e.name for e in contract.EXTRACTS if e.needed_by_demo}
+    assert {i["extract"] for i in made["inputs"].values()} >= names
+    for sheet in (AKT_SHEET, UTR_SHEET, INS_SHEET):
+        df = ingest.load(sheet.table, processed)
+        assert len(df) > 0, sheet.table
+        assert_contract_dtypes(df, sheet)
+    utr = ingest.load("utredningar", processed)
+    ins = ingest.load("insatser", processed)
+    for df in (utr, ins):
+        assert df["slut_datum"].isna().any() and df["slut_datum"].notna().any(), "ongoing and ended cases"
 
 
 def test_only_generator_workbooks_count_as_synthetic(raw, tmp_path):

@@ -1,7 +1,9 @@
 """Ingest: ``data/raw`` (Excel extracts) → validation → pseudonymisation → ``data/processed``.
 
-Every raw workbook is checked against :mod:`helpers.data.contract` before anything is written. A broken
-rule stops ingest with a :class:`RawDataError` naming file, sheet, row, column and rule, and
+Every raw workbook is checked against :mod:`helpers.data.contract` before anything is written: each
+cell (type, code, range), each row (:data:`CROSS_COLUMN_RULES`) and, once every file is read, the
+links between files (:data:`CROSS_FILE_RULES`). A broken rule stops ingest with a
+:class:`RawDataError` naming file, sheet, row, column and rule (all problems of a run at once), and
 ``data/processed`` is left exactly as it was: tables are written to a staging folder beside it,
 and only a complete, validated set is swapped in, together with ``manifest.json`` (input hashes,
 row counts, code version).
@@ -22,9 +24,11 @@ import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers import __version__
@@ -37,16 +41,101 @@ MAX_REPORTED = 20
 EXIT_BAD_INPUT = 2
 _FILE_RE = re.compile(r"^(?P<name>[a-z_]+?)(?:_(?P<year>\d{4}))?\.xlsx$")
 
-#: Rules across columns, per processed table, in words (checked in :func:`read_extract`;
-#: listed here, beside the checks, so that ``data/raw/README.md`` documents them).
+#: Tables whose rows are cases cut by start year (:data:`helpers.data.contract.CASE_EXTRACT_RULE`).
+CASE_TABLES = ("utredningar", "insatser")
+#: The date at which ``Ålder`` is counted, per processed table.
+AGE_AT: dict[str, str] = {"aktualiseringar": "inkom_datum", "utredningar": "start_datum", "insatser": "start_datum"}
+#: The Utfall that needs a Bedömning (the social worker's view of a case closed without insats).
+UTFALL_MED_BEDOMNING = "Ingen insats"
+#: Beslut of an aktualisering that an utredning, and a service insats, may refer to.
+BESLUT_UTREDNING = "utredning"
+BESLUT_SERVICE = "service"
+#: Grund of an insats and the column of ``avslutsorsaker.csv`` that lists its allowed endings.
+GRUND_AVSLUT = {"Service": "service", "Bistånd": "bistand"}
+
+_KON_RULE = ("`Kön` ska stämma med `Personnummer`: näst sista siffran udda betyder `Pojke`, jämn "
+             "`Flicka`.")
+
+
+def _age_rule(date_header: str) -> str:
+    return (f"`Ålder` ska vara barnets ålder i hela år vid `{date_header}`, räknad från födelsedatumet i "
+            "`Personnummer` (för samordningsnummer: dagen minus 60).")
+
+
+_CASE_RULES = (
+    "`Startdatum` ska ligga i extraktets år. Bara i det första årets fil av extraktet (det tidigaste år "
+    "som finns i data/raw) får `Startdatum` ligga tidigare, och då ska `Slutdatum` vara tomt eller "
+    "tidigast den 1 januari det året (ärendet pågick vid årets början).",
+    "`Slutdatum` får inte ligga före `Startdatum`.",
+)
+
+#: Rules across columns, per processed table, in words (checked in :func:`_row_rules`; listed here,
+#: beside the checks, so that ``data/raw/README.md`` documents them).
 CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
     "aktualiseringar": (
-        "`Ålder` ska vara barnets ålder i hela år vid `Inkom datum`, räknad från födelsedatumet i "
-        "`Personnummer` (för samordningsnummer: dagen minus 60).",
+        _age_rule("Inkom datum"),
         "`Aktualiseringstyp` ska sluta på `0-17` om och endast om `Ålder` är högst 17 år "
         "(annars `18-20`).",
+        _KON_RULE,
+    ),
+    "utredningar": (
+        *_CASE_RULES,
+        _age_rule("Startdatum"),
+        _KON_RULE,
+        "`Utfall` ska vara ifyllt om och endast om `Slutdatum` är ifyllt (en pågående utredning har "
+        "inget utfall).",
+        f"`Bedömning` ska vara ifylld om och endast om `Utfall` är `{UTFALL_MED_BEDOMNING}`.",
+    ),
+    "insatser": (
+        *_CASE_RULES,
+        _age_rule("Startdatum"),
+        _KON_RULE,
+        "`Avslutsorsak` ska vara ifylld om och endast om `Slutdatum` är ifyllt.",
+        "`Avslutsorsak` ska gälla för insatsens `Grund`: kodlistan `avslutsorsaker` anger i kolumnen "
+        "`service` vilka som gäller för `Service` och i kolumnen `bistand` vilka som gäller för `Bistånd`.",
+        "`Lagrum` ska vara tomt för öppna insatser (kodlistan `insatstyper`, `form` = `öppen`); "
+        "placeringar (`form` = `heldygn`) kan ha lagrum.",
+        "En insats med `Utrednings-ID` har `Grund` = `Bistånd`; en insats med `Aktualiserings-ID` har "
+        "`Grund` = `Service`.",
+    ),
+    "placeringar_december": (_KON_RULE,),
+}
+
+#: Rules between files, per processed table of the referring record, in words (checked in
+#: :func:`check_across_files` once every file is read; documented in ``data/raw/README.md``).
+CROSS_FILE_RULES: dict[str, tuple[str, ...]] = {
+    "aktualiseringar": (
+        "`Aktualiserings-ID` är unikt i alla årsfiler av extraktet tillsammans.",
+    ),
+    "utredningar": (
+        "`Utrednings-ID` är unikt i alla årsfiler av extraktet tillsammans (en utredning finns i exakt "
+        "ett extrakt).",
+        "Ett ifyllt `Aktualiserings-ID` ska finnas i `aktualiseringar` (något år) och den "
+        f"aktualiseringen ska ha `Beslut` = `{BESLUT_UTREDNING}`, gälla samma barn (`Personnummer`) och "
+        "ha `Inkom datum` senast på utredningens `Startdatum`. `Startgrund` ska motsvara "
+        "aktualiseringens typ (kolumnen `typ` i kodlistorna `startgrund` och `aktualiseringstyper`).",
+        "Högst en utredning per aktualisering.",
+    ),
+    "insatser": (
+        "`Insats-ID` är unikt i alla årsfiler av extraktet tillsammans (en insats finns i exakt ett "
+        "extrakt).",
+        "Ett ifyllt `Utrednings-ID` ska finnas i `utredningar` (något år) och den utredningen ska ha "
+        "avslutats med ett `Utfall` som innebär insats (`Insats beviljas`), gälla samma barn och ha "
+        "`Slutdatum` senast på insatsens `Startdatum`.",
+        "Ett ifyllt `Aktualiserings-ID` ska finnas i `aktualiseringar` (något år) och den "
+        f"aktualiseringen ska ha `Beslut` = `{BESLUT_SERVICE}`, gälla samma barn och ha `Inkom datum` "
+        "senast på insatsens `Startdatum`.",
     ),
 }
+
+#: When the rules between files apply (documented in ``data/raw/README.md``).
+CROSS_FILE_SCOPE = (
+    "Reglerna mellan filer kontrolleras när alla filer har lästs. Felet redovisas på den post som "
+    "hänvisar (fil, blad, rad och kolumn), med den post den hänvisar till. En hänvisning till ett annat "
+    "extrakt kontrolleras bara om det extraktet finns i data/raw och alla dess filer kunde läsas "
+    "(annars redovisas bara det felet). Ett id som inte hittas är ett fel: leverera därför extrakten "
+    "för samma år."
+)
 
 
 @dataclass(frozen=True)
@@ -133,15 +222,21 @@ def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem]) -> pd.DataFra
 
 
 def _check_column(
-    frame: pd.DataFrame, col: Column, fname: str, sheet: str, year: int | None, problems: list[Problem]
+    frame: pd.DataFrame, col: Column, fname: str, sheet: str, year: int | None, problems: list[Problem],
+    invalid: set[int] | None = None,
 ) -> pd.Series:
-    """Validate and convert one column; return the typed Series."""
+    """Validate and convert one column; return the converted Series (object dtype, ``None`` where
+    a value is missing or unreadable). Rows whose cell breaks a rule are added to ``invalid``, so
+    that the rules across columns and files can leave them out (one problem, not several)."""
     raw = frame[col.header]
     out: list[object] = []
     allowed = _allowed(col)
+    invalid = set() if invalid is None else invalid
 
-    def bad(i: int, rule: str) -> None:
+    def bad(i: int, rule: str, *, cell: bool = True) -> None:
         problems.append(Problem(fname, sheet, i + 2, col.header, rule))
+        if cell:
+            invalid.add(i)
 
     for i, value in enumerate(raw.tolist()):
         if value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip()):
@@ -198,12 +293,8 @@ def _check_column(
     if col.unique:
         dup = series[series.notna() & series.duplicated(keep="first")]
         for i, v in dup.items():
-            bad(int(i), f"id '{v}' förekommer mer än en gång")
+            bad(int(i), f"id '{v}' förekommer mer än en gång", cell=False)
     return series
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def _typed(series: pd.Series, col: Column) -> pd.Series:
@@ -220,8 +311,186 @@ def _typed(series: pd.Series, col: Column) -> pd.Series:
     return series.astype("string")
 
 
-def read_extract(path: Path, extract: Extract, year: int | None, key: str) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Validate one workbook; return its tidy tables (pseudonymised) and the problems found."""
+# --------------------------------------------------------------------------------------------
+# Rules across columns (one row at a time, vectorised)
+# --------------------------------------------------------------------------------------------
+
+_META = ["_file", "_sheet", "_row"]  # where a row came from (file, sheet, Excel row), for Problems
+_HEADERS = {s.table: {c.name: c.header for c in s.columns} for e in EXTRACTS for s in e.sheets}
+
+
+def _today() -> dt.date:
+    """The day of the run: no date in the extracts may lie after it."""
+    return dt.date.today()
+
+
+def _day(value: object) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def _emit(problems: list[Problem], rows: pd.DataFrame, column: str, rule: Callable[[dict], str]) -> None:
+    """One :class:`Problem` per row of ``rows`` (a frame with the columns of ``_META``); only the
+    rows that break a rule get here, so the loop is over problems, not over the data."""
+    for rec in rows.to_dict("records"):
+        problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), column, rule(rec)))
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series | np.ndarray, **extra: pd.Series) -> pd.DataFrame:
+    """``frame[mask]`` with extra columns (Series aligned with ``frame``), also when no row is
+    selected (``assign`` of a Series to an empty frame would take the Series' index)."""
+    keep = np.asarray(mask, dtype=bool)
+    return frame[keep].assign(**{k: np.asarray(v, dtype=object)[keep] for k, v in extra.items()})
+
+
+def _with_meta(df: pd.DataFrame, fname: str, sheet: str) -> pd.DataFrame:
+    return df.assign(_file=fname, _sheet=sheet, _row=np.arange(2, len(df) + 2))
+
+
+def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | None, first_year: int | None) -> list[Problem]:
+    """The rules between the columns of one row (:data:`CROSS_COLUMN_RULES`), on the typed frame
+    ``df`` (personnummer still in the normalised twelve-digit form; columns of ``_META``).
+    ``valid`` is False for cells that already broke a rule: rules leave those rows out."""
+    problems: list[Problem] = []
+    table = sheet.table
+    header = {c.name: c.header for c in sheet.columns}
+
+    def ok(*names: str) -> pd.Series:
+        """Rows where every named cell is present and valid."""
+        return valid[list(names)].all(axis=1) & df[list(names)].notna().all(axis=1)
+
+    def both_valid(*names: str) -> pd.Series:
+        """Rows where every named cell is valid (present or, for optional columns, blank)."""
+        return valid[list(names)].all(axis=1)
+
+    # No date in the future (any date column of any extract).
+    today = pd.Timestamp(_today())
+    for col in sheet.columns:
+        if col.kind == "date":
+            late = df[ok(col.name) & (df[col.name] > today)]
+            _emit(problems, late, col.header, lambda r, n=col.name: (
+                f"datumet {_day(r[n])} ligger efter dagens datum ({today.date().isoformat()}); ett datum i framtiden är ett skrivfel"))
+
+    pnr_col = next((c.name for c in sheet.columns if c.kind == "pnr"), None)
+    # Kön from the personnummer.
+    if pnr_col and "kon" in header:
+        sub = df[ok(pnr_col, "kon")]
+        expected = pnr.sexes(sub[pnr_col])
+        wrong = _rows(sub, (sub["kon"].astype("string") != expected).to_numpy(dtype=bool), _expected=expected)
+        _emit(problems, wrong, header["kon"], lambda r: f"'{r['kon']}' stämmer inte med personnumret (näst sista siffran ger '{r['_expected']}')")
+
+    # Ålder from the personnummer, at the record's date.
+    date_col = AGE_AT.get(table)
+    if pnr_col and date_col and "alder" in df and date_col in df:
+        sub = df[ok(pnr_col, "alder", date_col)]
+        birth = pnr.birth_dates(sub[pnr_col])
+        d = sub[date_col]
+        age = d.dt.year - birth.dt.year - ((d.dt.month * 100 + d.dt.day) < (birth.dt.month * 100 + birth.dt.day)).astype(int)
+        wrong = _rows(sub, age.to_numpy() != sub["alder"].to_numpy(dtype="int64"), _age=age)
+        when = header[date_col].lower().replace("inkom datum", "inkomstdatum")
+        _emit(problems, wrong, header["alder"], lambda r: f"åldern {r['alder']} stämmer inte med personnumret (ger {r['_age']} år vid {when})")
+
+    if "aktualiseringstyp" in df and "alder" in df:
+        sub = df[ok("aktualiseringstyp", "alder")]
+        young = sub["aktualiseringstyp"].astype(str).str.endswith("0-17").to_numpy()
+        wrong = sub[young != (sub["alder"].to_numpy(dtype="int64") <= 17)]
+        _emit(problems, wrong, header["aktualiseringstyp"], lambda r: f"'{r['aktualiseringstyp']}' passar inte åldern {r['alder']}")
+
+    if table in CASE_TABLES and year is not None:
+        problems += _case_dates(df, ok, header, year, first_year if first_year is not None else year)
+    if table == "utredningar":
+        _iff_ended(problems, df, both_valid, header, "utfall", "ett utfall", "utfallet")
+        need = df["utfall"].astype(object) == UTFALL_MED_BEDOMNING
+        has = df["bedomning"].notna()
+        rows = both_valid("utfall", "bedomning")
+        _emit(problems, df[rows & need & ~has], header["bedomning"],
+              lambda r: f"värde saknas: utfallet '{UTFALL_MED_BEDOMNING}' ska ha en bedömning")
+        _emit(problems, df[rows & ~need & has], header["bedomning"], lambda r: (
+            f"bedömning anges bara när utfallet är '{UTFALL_MED_BEDOMNING}' (här "
+            + (f"'{r['utfall']}')" if not pd.isna(r["utfall"]) else "inget utfall: utredningen pågår)")))
+    if table == "insatser":
+        problems += _insats_rules(df, ok, both_valid, header)
+    return problems
+
+
+def _case_dates(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str], year: int, first_year: int) -> list[Problem]:
+    """Startdatum in the extract's year (earlier only in the first year's file, for cases still
+    ongoing on 1 January); Slutdatum not before Startdatum."""
+    problems: list[Problem] = []
+    start, end = df["start_datum"], df["slut_datum"]
+    has_start = ok("start_datum")
+    _emit(problems, df[has_start & (start.dt.year > year)], header["start_datum"],
+          lambda r: f"startdatumet {_day(r['start_datum'])} ligger efter extraktets år {year}")
+    early = has_start & (start.dt.year < year)
+    if year != first_year:
+        _emit(problems, df[early], header["start_datum"], lambda r: (
+            f"startdatumet {_day(r['start_datum'])} ligger före extraktets år {year}; bara det första årets "
+            f"fil ({first_year}) får innehålla ärenden som inleddes tidigare"))
+    else:
+        ended_before = early & ok("slut_datum") & (end < pd.Timestamp(year, 1, 1))
+        _emit(problems, df[ended_before], header["slut_datum"], lambda r: (
+            f"ärendet inleddes {_day(r['start_datum'])} och avslutades {_day(r['slut_datum'])}, före extraktets "
+            f"år {year}: det första årets fil får bara innehålla tidigare ärenden som pågick den 1 januari {year}"))
+    reversed_ = ok("start_datum", "slut_datum") & (end < start)
+    _emit(problems, df[reversed_], header["slut_datum"],
+          lambda r: f"slutdatumet {_day(r['slut_datum'])} ligger före startdatumet {_day(r['start_datum'])}")
+    return problems
+
+
+def _iff_ended(problems: list[Problem], df: pd.DataFrame, both_valid: Callable[..., pd.Series], header: dict[str, str],
+               name: str, a_value: str, the_value: str) -> None:
+    """``name`` is filled in if and only if Slutdatum is (an ended case has it, an ongoing one not)."""
+    column = header[name]
+    rows = both_valid(name, "slut_datum")
+    ended, has = df["slut_datum"].notna(), df[name].notna()
+    _emit(problems, df[rows & ended & ~has], column, lambda r: f"värde saknas: ett avslutat ärende (Slutdatum ifyllt) ska ha {a_value}")
+    _emit(problems, df[rows & ~ended & has], column,
+          lambda r: f"{the_value} '{r[name]}' anges bara för ett avslutat ärende (Slutdatum är tomt)")
+
+
+def _insats_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], both_valid: Callable[..., pd.Series],
+                  header: dict[str, str]) -> list[Problem]:
+    """Avslutsorsak (only when ended, and one that fits the Grund), Lagrum (not for open insatser)
+    and Grund (Bistånd after an utredning, Service after an aktualisering)."""
+    problems: list[Problem] = []
+    _iff_ended(problems, df, both_valid, header, "avslutsorsak", "en avslutsorsak", "avslutsorsaken")
+
+    avslut = codes.load("avslutsorsaker")
+    allowed = {grund: avslut.loc[avslut[flag], "avslutsorsak"].tolist() for grund, flag in GRUND_AVSLUT.items()}
+    pairs = {f"{g}|{a}" for g, values in allowed.items() for a in values}
+    rows = ok("grund", "avslutsorsak")
+    key = df["grund"].astype(object) + "|" + df["avslutsorsak"].astype(object)
+    _emit(problems, df[rows & ~key.isin(pairs)], header["avslutsorsak"], lambda r: (
+        f"avslutsorsaken '{r['avslutsorsak']}' gäller inte för insatser med grund {r['grund']} "
+        f"(tillåtna: {', '.join(allowed.get(r['grund'], []))})"))
+
+    typer = codes.load("insatstyper")
+    form = dict(zip(typer["insatstyp"], typer["form"], strict=True))
+    open_ = df["insatstyp"].astype(object).map(form) == "öppen"
+    _emit(problems, df[ok("insatstyp", "lagrum") & open_], header["lagrum"], lambda r: (
+        f"lagrum ('{r['lagrum']}') anges bara för placeringar; '{r['insatstyp']}' är en öppen insats och ska ha tomt lagrum"))
+
+    for id_col, grund in (("utredning_id", "Bistånd"), ("aktualisering_id", "Service")):
+        wrong = ok(id_col, "grund") & (df["grund"].astype(object) != grund)
+        _emit(problems, df[wrong], header["grund"], lambda r, c=id_col, h=header[id_col], g=grund: (
+            f"en insats med {h} ('{r[c]}') har grund '{g}', inte '{r['grund']}'"))
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# One workbook
+# --------------------------------------------------------------------------------------------
+
+
+def read_extract(
+    path: Path, extract: Extract, year: int | None, key: str, *, first_year: int | None = None
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Validate one workbook on its own; return its tidy tables (pseudonymised) and the problems.
+
+    ``first_year`` is the earliest year of the extract in ``data/raw`` (default: this file's year);
+    only that year's file of a case extract may hold cases begun earlier. Every sheet that could be
+    read is returned, also when some of its cells broke a rule (those cells are blank), so that
+    :func:`run` can check the rules across files too; nothing is written unless there is no problem.
+    """
     problems: list[Problem] = []
     fname = path.name
     if not zipfile.is_zipfile(path):
@@ -239,37 +508,162 @@ def read_extract(path: Path, extract: Extract, year: int | None, key: str) -> tu
         frame = _read_sheet(path, sheet, problems)
         if frame is None:
             continue
-        cols = {}
-        for col in sheet.columns:
-            cols[col.name] = _check_column(frame, col, fname, sheet.name, year, problems)
-        df = pd.DataFrame(cols)
-        # cross-column rules
-        if "person_id" in df and "alder" in df and "inkom_datum" in df:
-            for i, (p, a, d) in enumerate(zip(df["person_id"], df["alder"], df["inkom_datum"], strict=True)):
-                if _missing(p) or _missing(a) or _missing(d):
-                    continue
-                b = pnr.birth_date(p)
-                age = d.year - b.year - ((d.month, d.day) < (b.month, b.day))
-                if age != a:
-                    problems.append(Problem(fname, sheet.name, i + 2, "Ålder", f"åldern {a} stämmer inte med personnumret (ger {age} år vid inkomstdatum)"))
-        if "aktualiseringstyp" in df and "alder" in df:
-            for i, (t, a) in enumerate(zip(df["aktualiseringstyp"], df["alder"], strict=True)):
-                if _missing(t) or _missing(a):
-                    continue
-                young = str(t).endswith("0-17")
-                if young != (a <= 17):
-                    problems.append(Problem(fname, sheet.name, i + 2, "Aktualiseringstyp", f"'{t}' passar inte åldern {a}"))
-        if problems:
-            continue
+        invalid: dict[str, set[int]] = {c.name: set() for c in sheet.columns}
+        checked = {c.name: _check_column(frame, c, fname, sheet.name, year, problems, invalid[c.name]) for c in sheet.columns}
+        df = pd.DataFrame({
+            c.name: _typed(checked[c.name], c) if c.kind != "pnr" else checked[c.name].astype("string")
+            for c in sheet.columns
+        })
+        valid = pd.DataFrame({name: ~df.index.isin(list(rows)) for name, rows in invalid.items()}, index=df.index)
+        problems += _row_rules(_with_meta(df, fname, sheet.name), valid, sheet, year, first_year)
+        for name, rows in invalid.items():  # blank broken cells: the checks across files leave them out
+            if rows:
+                df.loc[df.index.isin(list(rows)), name] = pd.NA
         for header in extract.pseudonymise:
             colname = next(c.name for c in sheet.columns if c.header == header)
-            df[colname] = pd.Series([None if _missing(v) else pnr.pseudonymise(v, key) for v in df[colname]], index=df.index, dtype=object)
-        for col in sheet.columns:
-            df[col.name] = _typed(df[col.name], col) if col.kind != "pnr" else df[col.name].astype("string")
+            numbers = df[colname]
+            pseudonyms = {v: pnr.pseudonymise(v, key) for v in numbers.dropna().unique()}
+            df[colname] = numbers.map(pseudonyms).astype("string")
         if year is not None and "ar" not in df.columns:  # a sheet's own year column (Budget: År) wins
             df.insert(0, "ar", pd.array([year] * len(df), dtype="Int64"))
         tables[sheet.table] = df
     return tables, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Rules across files
+# --------------------------------------------------------------------------------------------
+
+
+def _years(years: list[int]) -> str:
+    ys = sorted(set(years))
+    if not ys:
+        return "inga år"
+    if ys == list(range(ys[0], ys[-1] + 1)) and len(ys) > 1:
+        return f"{ys[0]}–{ys[-1]}"
+    return ", ".join(map(str, ys))
+
+
+def _stack(parts: list[tuple[str, str, pd.DataFrame]]) -> pd.DataFrame:
+    """All yearly frames of one table, with the columns of ``_META``; codes as plain objects (the
+    category sets differ between files)."""
+    frames = [_with_meta(df, fname, sheet) for fname, sheet, df in parts]
+    stacked = pd.concat(frames, ignore_index=True)
+    cats = [c for c in stacked.columns if isinstance(stacked[c].dtype, pd.CategoricalDtype)]
+    return stacked.astype(dict.fromkeys(cats, object)) if cats else stacked
+
+
+def _where(rec: dict, prefix: str = "t") -> str:
+    return f"{rec[prefix + '__file']}, rad {int(rec[prefix + '__row'])}"
+
+
+def _link(problems: list[Problem], src_table: str, src: pd.DataFrame, dst: pd.DataFrame, *, id_col: str, noun: str,
+          dst_name: str, dst_years: list[int], status_col: str, status_ok: set[str], status_word: str,
+          date_col: str, date_word: str, status_missing: str | None = None, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Check the references ``src[id_col]`` → ``dst``: the record exists, its ``status_col`` is one
+    of ``status_ok``, it concerns the same child and its ``date_col`` is not after ``src``'s
+    Startdatum. A blank status is reported as ``status_missing`` (if given; otherwise the blank
+    is a broken cell, reported in its own file). Returns the found pairs (``dst``'s columns
+    prefixed ``t_``) for further checks."""
+    header = _HEADERS[src_table]
+    id_header = header[id_col]
+    ids = dst[id_col]
+    ambiguous = ids[ids.notna() & ids.duplicated()]  # duplicate ids are reported apart; links to them are not checked
+    ref = src[src[id_col].notna() & ~src[id_col].isin(ambiguous)]
+    cols = [id_col, "person_id", status_col, date_col, "_file", "_row", *extra]
+    target = dst.loc[ids.notna() & ~ids.isin(ambiguous), cols]
+    target = target.rename(columns={c: f"t_{c}" for c in cols if c != id_col})
+    m = ref.merge(target, on=id_col, how="left", indicator=True)
+    _emit(problems, m[m["_merge"] == "left_only"], id_header,
+          lambda r: f"{noun} '{r[id_col]}' finns inte i {dst_name} ({_years(dst_years)})")
+    found = m[m["_merge"] == "both"]
+    status = found[f"t_{status_col}"]
+    wanted = "' eller '".join(sorted(status_ok))
+    _emit(problems, found[status.notna() & ~status.isin(status_ok)], id_header, lambda r: (
+        f"{noun} '{r[id_col]}' ({_where(r)}) har {status_word} '{r['t_' + status_col]}', inte '{wanted}'"))
+    if status_missing:
+        _emit(problems, found[status.isna()], id_header,
+              lambda r: f"{noun} '{r[id_col]}' ({_where(r)}) har {status_missing}, inte {status_word} '{wanted}'")
+    person = found["person_id"].notna() & found["t_person_id"].notna() & (found["person_id"] != found["t_person_id"])
+    _emit(problems, found[person.fillna(False)], header["person_id"],
+          lambda r: f"barnet är ett annat än i {noun} '{r[id_col]}' ({_where(r)})")
+    before = found["start_datum"].notna() & found[f"t_{date_col}"].notna() & (found["start_datum"] < found[f"t_{date_col}"])
+    _emit(problems, found[before], header["start_datum"], lambda r: (
+        f"startdatumet {_day(r['start_datum'])} ligger före {date_word} {_day(r['t_' + date_col])} "
+        f"för {noun} '{r[id_col]}' ({_where(r)})"))
+    return found
+
+
+def check_across_files(parts: dict[str, list[tuple[str, str, pd.DataFrame]]], complete: set[str],
+                       years: dict[str, list[int]]) -> list[Problem]:
+    """The rules between files (:data:`CROSS_FILE_RULES`), once every file is read.
+
+    ``parts`` holds, per processed table, (file, sheet, frame) for every file read; ``complete``
+    the tables whose files could all be read (only those are checked as the target of a
+    reference, see :data:`CROSS_FILE_SCOPE`); ``years`` the years present per table. Problems name
+    the file and row of the referring record.
+    """
+    problems: list[Problem] = []
+    stacks: dict[str, pd.DataFrame] = {}
+
+    def stack(table: str) -> pd.DataFrame | None:
+        if table not in stacks and parts.get(table):
+            stacks[table] = _stack(parts[table])
+        return stacks.get(table)
+
+    # Ids unique across the yearly files of an extract (within a file: _check_column).
+    for extract in EXTRACTS:
+        if not extract.yearly:
+            continue
+        for sheet in extract.sheets:
+            unique = [c for c in sheet.columns if c.unique]
+            if not unique or len(parts.get(sheet.table, [])) < 2:
+                continue
+            df = stack(sheet.table)
+            for col in unique:
+                s = df[col.name]
+                dup = df[s.notna() & s.duplicated(keep=False)]
+                if dup.empty:
+                    continue
+                first = dup.groupby(col.name, sort=False)[["_file", "_row"]].transform("first")
+                later = _rows(dup, dup["_file"] != first["_file"], t__file=first["_file"], t__row=first["_row"])
+                _emit(problems, later, col.header, lambda r, n=col.name: (
+                    f"id '{r[n]}' finns också i {_where(r)}; ett id får bara finnas i en av extraktets årsfiler"))
+
+    utr, akt, ins = stack("utredningar"), stack("aktualiseringar"), stack("insatser")
+    utfall = codes.load("utfall")
+    if utr is not None:
+        ids = utr["aktualisering_id"]
+        dup = utr[ids.notna() & ids.duplicated(keep=False)]
+        if not dup.empty:
+            first = dup.groupby("aktualisering_id", sort=False)[["utredning_id", "_file", "_row"]].transform("first")
+            later = _rows(dup, (dup["_file"] != first["_file"]) | (dup["_row"] != first["_row"]),
+                          t_utredning_id=first["utredning_id"], t__file=first["_file"], t__row=first["_row"])
+            _emit(problems, later, _HEADERS["utredningar"]["aktualisering_id"], lambda r: (
+                f"aktualiseringen '{r['aktualisering_id']}' ledde redan till utredningen '{r['t_utredning_id']}' "
+                f"({_where(r)}); högst en utredning per aktualisering"))
+        if akt is not None and "aktualiseringar" in complete:
+            found = _link(problems, "utredningar", utr, akt, id_col="aktualisering_id", noun="aktualiseringen", dst_name="aktualiseringar", dst_years=years.get("aktualiseringar", []),
+                          status_col="beslut", status_ok={BESLUT_UTREDNING}, status_word="beslut",
+                          date_col="inkom_datum", date_word="inkomstdatum", extra=("aktualiseringstyp",))
+            sg, at = codes.load("startgrund"), codes.load("aktualiseringstyper")
+            start_typ = dict(zip(sg["startgrund"], sg["typ"], strict=True))
+            akt_typ = dict(zip(at["aktualiseringstyp"], at["typ"], strict=True))
+            a, b = found["startgrund"].map(start_typ), found["t_aktualiseringstyp"].map(akt_typ)
+            _emit(problems, found[a.notna() & b.notna() & (a != b)], _HEADERS["utredningar"]["startgrund"], lambda r: (
+                f"startgrunden '{r['startgrund']}' passar inte aktualiseringen '{r['aktualisering_id']}' "
+                f"({_where(r)}) av typen '{r['t_aktualiseringstyp']}'"))
+    if ins is not None:
+        if utr is not None and "utredningar" in complete:
+            _link(problems, "insatser", ins, utr, id_col="utredning_id", noun="utredningen",
+                  dst_name="utredningar", dst_years=years.get("utredningar", []), status_col="utfall",
+                  status_ok=set(utfall.loc[utfall["insats"], "utfall"]), status_word="utfallet",
+                  status_missing="inget utfall (utredningen pågår)", date_col="slut_datum", date_word="slutdatum")
+        if akt is not None and "aktualiseringar" in complete:
+            _link(problems, "insatser", ins, akt, id_col="aktualisering_id", noun="aktualiseringen", dst_name="aktualiseringar", dst_years=years.get("aktualiseringar", []),
+                  status_col="beslut", status_ok={BESLUT_SERVICE}, status_word="beslut",
+                  date_col="inkom_datum", date_word="inkomstdatum")
+    return problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,16 +757,29 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
         raise RawDataError([Problem(str(raw_dir), None, None, None, "mappen med rådata finns inte")])
     key, key_source = pseudonym_key()
     found, problems = discover(raw_dir)
-    collected: dict[str, list[pd.DataFrame]] = {}
+    first_year: dict[str, int] = {}
+    for _, extract, year in found:
+        if year is not None:
+            first_year[extract.name] = min(year, first_year.get(extract.name, year))
+    parts: dict[str, list[tuple[str, str, pd.DataFrame]]] = {}
+    unread: set[str] = set()  # tables of which some file could not be read
+    years: dict[str, list[int]] = {}
     inputs: dict[str, dict] = {}
     for path, extract, year in found:
-        tables, probs = read_extract(path, extract, year, key)
+        tables, probs = read_extract(path, extract, year, key, first_year=first_year.get(extract.name))
         problems.extend(probs)
         inputs[path.name] = {"sha256": sha256(path), "extract": extract.name, "year": year, "rows": {t: len(df) for t, df in tables.items()}, "synthetic": is_synthetic(path)}
-        for table, df in tables.items():
-            collected.setdefault(table, []).append(df)
+        for sheet in extract.sheets:
+            if sheet.table in tables:
+                parts.setdefault(sheet.table, []).append((path.name, sheet.name, tables[sheet.table]))
+                if year is not None:
+                    years.setdefault(sheet.table, []).append(year)
+            else:
+                unread.add(sheet.table)
+    problems.extend(check_across_files(parts, set(parts) - unread, years))
     if problems:
         raise RawDataError(problems)
+    collected = {table: [df for _, _, df in frames] for table, frames in parts.items()}
 
     processed_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".processed-", dir=processed_dir.parent))
