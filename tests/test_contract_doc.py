@@ -57,9 +57,10 @@ def test_document_covers_the_contract():
             assert f"### Blad `{sheet.name}` → `{sheet.table}.parquet`" in md
             for col in sheet.columns:
                 assert f"| `{col.header}` | `{col.name}` |" in md, (sheet.name, col.header)
-    for rules in ingest.CROSS_COLUMN_RULES.values():
+    for rules in (*ingest.CROSS_COLUMN_RULES.values(), *ingest.CROSS_FILE_RULES.values()):
         for rule in rules:
             assert rule in md
+    assert ingest.CROSS_FILE_SCOPE.split(". ")[0] in md
     for name in codes.CODELISTS:
         assert f"### `{name}`" in md
         for value in codes.values(name):
@@ -68,6 +69,63 @@ def test_document_covers_the_contract():
     etikett = codes.kategori_etikett()
     for kod, kategori in codes.orsak_kategori().items():
         assert f"| `{kod}` |" in md and f"{etikett[kategori]} (`{kategori}`)" in md
+
+
+def _section(md: str, heading: str) -> str:
+    start = md.index(heading)
+    end = md.find("\n## ", start + 1)
+    return md[start:] if end < 0 else md[start:end]
+
+
+def _rows(section: str) -> dict[str, str]:
+    """Table rows of a section (not the header row), by the code in their first cell."""
+    lines = section.splitlines()
+    rows = {}
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if line.startswith("| `") and not after.startswith("|---"):
+            rows[line.split("|")[1].strip().strip("`")] = line
+    return rows
+
+
+def test_every_code_list_is_documented_with_all_its_columns():
+    md = contract_doc.render_markdown()
+    lists = _section(md, "## Kodlistor")
+    for name in codes.CODELISTS:
+        part = lists.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+        header = next(line for line in part.splitlines() if line.startswith("| `"))
+        for column in codes.load(name).columns:
+            assert f"`{column}`" in header, (name, column)
+        assert contract_doc.CODELIST_INFO[name] in part
+
+
+def test_problem_areas_and_bistand_groups_of_the_bbic_codes_are_tabled():
+    """Each BBIC code's problem area and bistånd group, in the orsakskoder table and in the lists
+    of codes under each area and group."""
+    md = contract_doc.render_markdown()
+    lists = _section(md, "## Kodlistor")
+    orsak = _rows(lists.split("### `orsakskoder`", 1)[1].split("\n### ", 1)[0])
+    omrade, grupp = codes.problemomrade_etikett(), codes.etiketter("bistandsgrupper")
+    assert set(orsak) == set(codes.values("orsakskoder"))
+    for kod, area in codes.problemomrade().items():
+        cells = [c.strip() for c in orsak[kod].split("|")[1:-1]]
+        assert cells[4] == (f"{omrade[area]} (`{area}`)" if area else "–"), kod
+    for kod, group in codes.bistandsgrupp().items():
+        cells = [c.strip() for c in orsak[kod].split("|")[1:-1]]
+        assert cells[5] == (f"{grupp[group]} (`{group}`)" if group else "–"), kod
+    for name, mapping in (("problemomraden", codes.problemomrade()), ("bistandsgrupper", codes.bistandsgrupp())):
+        rows = _rows(lists.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0])
+        for code in codes.values(name):
+            members = [k for k, v in mapping.items() if v == code]
+            assert members and rows[code].rstrip(" |").endswith(", ".join(f"`{k}`" for k in members)), (name, code)
+
+
+def test_case_extract_rule_is_documented():
+    md = contract_doc.render_markdown()
+    section = _section(md, "## Ärendeextrakten")
+    assert contract.CASE_EXTRACT_RULE in section
+    for extract in (contract.UTREDNINGAR, contract.INSATSER):
+        assert f"`{extract.name}`" in section.splitlines()[0]
+        assert contract.CASE_EXTRACT_RULE in extract.description
 
 
 def test_every_kind_chapter_and_codelist_is_described():
@@ -162,3 +220,29 @@ def test_contract_names_are_unique_and_code_lists_exist():
                     assert c.header in e.pseudonymise, "every personnummer column must be pseudonymised"
     with pytest.raises(KeyError):
         contract.extract("finns_inte")
+
+
+def test_the_rules_of_ingest_fit_the_contract_and_code_lists():
+    """The tables, columns and codes that ingest's rules name exist, so that a renamed column or
+    code cannot silently switch a rule off."""
+    sheets = {s.table: s for e in contract.EXTRACTS for s in e.sheets}
+    names = {t: {c.name for c in s.columns} for t, s in sheets.items()}
+    assert set(ingest.CROSS_COLUMN_RULES) <= set(sheets)
+    assert set(ingest.CROSS_FILE_RULES) <= set(sheets)
+    for table in ingest.CASE_TABLES:
+        assert {"start_datum", "slut_datum", "person_id", "kon", "alder"} <= names[table]
+        extract = next(e for e in contract.EXTRACTS if e.sheets[0].table == table)
+        assert extract.yearly and contract.CASE_EXTRACT_RULE in extract.description
+    for table, date_col in ingest.AGE_AT.items():
+        assert {"alder", date_col, "person_id"} <= names[table]
+    assert {"utfall", "bedomning", "startgrund", "aktualisering_id"} <= names["utredningar"]
+    assert {"utredning_id", "aktualisering_id", "grund", "avslutsorsak", "lagrum", "insatstyp"} <= names["insatser"]
+    utfall = codes.load("utfall").set_index("utfall")
+    assert not utfall.loc[ingest.UTFALL_MED_BEDOMNING, "insats"]
+    assert utfall["insats"].sum() >= 1
+    assert {ingest.BESLUT_UTREDNING, ingest.BESLUT_SERVICE} <= set(codes.values("beslut"))
+    grund = next(c for c in sheets["insatser"].columns if c.name == "grund")
+    assert set(ingest.GRUND_AVSLUT) == set(grund.codes)
+    assert set(ingest.GRUND_AVSLUT.values()) <= set(codes.load("avslutsorsaker").columns)
+    assert set(codes.load("insatstyper")["form"]) == {"öppen", "heldygn"}
+    assert set(codes.load("startgrund")["typ"]) == set(codes.load("aktualiseringstyper")["typ"])

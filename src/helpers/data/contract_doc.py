@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import pandas as pd
 
 from helpers.config import PATHS, PSEUDONYM_KEY_ENV
 from helpers.data import codes, ingest
-from helpers.data.contract import EXTRACTS, Column, Extract, Sheet
+from helpers.data.contract import CASE_EXTRACT_RULE, EXTRACTS, Column, Extract, Sheet
 
 #: Where the document lives (always in the repository, also when the extracts are read elsewhere).
 README = PATHS.root / "data" / "raw" / "README.md"
@@ -50,7 +51,10 @@ CHAPTERS: dict[str, str] = {
 CODELIST_INFO: dict[str, str] = {
     "orsakskoder": (
         "BBIC-orsakskoder: orsaken till en aktualisering, utredning eller insats. Kolumnen "
-        "`kategori` anger vilken av rapportens sju kategorier (eller `ovrigt`) koden räknas till."
+        "`kategori` anger vilken av rapportens sju kategorier (eller `ovrigt`) koden räknas till, "
+        "`problemomrade` vilket av de sex problemområdena för serviceinsatser (kodlistan "
+        "`problemomraden`) och `bistandsgrupp` vilken orsaksgrupp för öppna biståndsinsatser "
+        "(kodlistan `bistandsgrupper`); tomt (–) betyder inget område respektive ingen grupp."
     ),
     "kategorier": (
         "Rapportens sju kategorier av orsaker, plus övrigt, i rapportens ordning. `orsak_hos_barnet` "
@@ -66,11 +70,43 @@ CODELIST_INFO: dict[str, str] = {
         "Vad aktualiseringen ledde till. `avslutas_utan_atgard` markerar beslut där "
         "aktualiseringen avslutas utan utredning."
     ),
+    "startgrund": (
+        "Hur en utredning inleddes. `typ` motsvarar `typ` i kodlistan `aktualiseringstyper`: en "
+        "utredning som hänvisar till en aktualisering ska ha samma typ som den."
+    ),
+    "utfall": (
+        "Beslutet när en utredning avslutas. `insats` markerar utfall där insats beviljas; bara en "
+        f"sådan utredning kan leda till en insats med grund bistånd. Utfallet `{ingest.UTFALL_MED_BEDOMNING}` "
+        "kräver en bedömning (kodlistan `bedomning`)."
+    ),
+    "bedomning": (
+        f"Socialsekreterarens bedömning när en utredning avslutas med utfallet `{ingest.UTFALL_MED_BEDOMNING}`. "
+        "`behov` markerar bedömningar där barnet anses ha behov av insats."
+    ),
+    "insatstyper": (
+        "Insatsens form. `form` skiljer öppna insatser (`öppen`, utan lagrum) från placeringar "
+        "(`heldygn`, heldygnsvård, med eller utan lagrum)."
+    ),
+    "avslutsorsaker": (
+        "Varför en insats avslutades. `service` och `bistand` anger om orsaken gäller för insatser "
+        "med grund `Service` respektive `Bistånd`."
+    ),
+    "problemomraden": (
+        "De sex problemområden som rapporten redovisar för serviceinsatser (utförarna väljer det mest "
+        "framträdande). Kolumnen `problemomrade` i kodlistan `orsakskoder` anger vilket område en "
+        "BBIC-kod räknas till; koder utan område räknas inte till något av de sex."
+    ),
+    "bistandsgrupper": (
+        "De orsaksgrupper som rapporten redovisar för öppna biståndsinsatser. Kolumnen "
+        "`bistandsgrupp` i kodlistan `orsakskoder` anger vilken grupp en BBIC-kod räknas till; koder "
+        "utan grupp räknas som övriga orsaker."
+    ),
 }
 
 HEADER_COMMENT = (
-    "<!-- Genererad av `python -m helpers.data.contract_doc` från src/helpers/contract.py och "
-    "src/helpers/codelists/. Redigera inte för hand: ändra kontraktet och kör kommandot igen. -->"
+    "<!-- Genererad av `python -m helpers.data.contract_doc` från src/helpers/data/contract.py, "
+    "src/helpers/data/ingest.py och src/helpers/data/codelists/. Redigera inte för hand: ändra "
+    "kontraktet och kör kommandot igen. -->"
 )
 
 
@@ -96,6 +132,11 @@ def _codes(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join(f"`{v}`" for v in values)
 
 
+def _item(number: int, text: str) -> str:
+    """A numbered list item wrapped like the hand-written ones (about 100 characters a line)."""
+    return textwrap.fill(f"{number}. {text}", width=100, subsequent_indent=" " * (len(str(number)) + 2))
+
+
 def _num(x: float) -> str:
     return f"{x:g}"
 
@@ -119,7 +160,7 @@ def _rules(col: Column, extract: Extract) -> str:
         if col.header in extract.pseudonymise:
             rules.append("pseudonymiseras")
     if col.unique:
-        rules.append("unikt i filen")
+        rules.append("unikt i alla årsfiler" if extract.yearly else "unikt i filen")
     if col.in_year:
         rules.append("inom extraktets år")
     if col.min is not None and col.max is not None:
@@ -150,8 +191,9 @@ uttag) som rapporten *Genomlysning Barn och unga* bygger på. Inläsningen (`mak
 personnummer med pseudonymer och skriver prydliga, typade tabeller till `data/processed/`.
 Kapitlen läser bara `data/processed/`, aldrig rådata.
 
-Dokumentet är genererat ur kontraktet (`src/helpers/contract.py`) och kodlistorna
-(`src/helpers/codelists/*.csv`) och kan därför inte glida isär från det som faktiskt kontrolleras.
+Dokumentet är genererat ur kontraktet (`src/helpers/data/contract.py`), inläsningens regler
+(`src/helpers/data/ingest.py`) och kodlistorna (`src/helpers/data/codelists/*.csv`) och kan därför
+inte glida isär från det som faktiskt kontrolleras.
 
 ## Sekretess
 
@@ -189,9 +231,14 @@ Inläsningen kontrollerar följande innan något skrivs:
 5. Varje värde har rätt typ (se *Typer*) och obligatoriska kolumner har inga tomma celler.
 6. Koder finns i kodlistan eller bland de uppräknade värdena (stora och små bokstäver skiljs åt).
 7. Tal ligger inom angivna gränser; datum markerade *inom extraktets år* ligger i filnamnets år.
-8. Kolumner markerade *unikt i filen* har inga dubbletter.
+   Inget datum ligger efter inläsningsdagen (ett datum i framtiden är ett skrivfel).
+8. Kolumner markerade *unikt i filen* har inga dubbletter; kolumner markerade *unikt i alla
+   årsfiler* har inga dubbletter i extraktets årsfiler tillsammans.
 9. Personnummer är giltiga (se *Personnummer*).
 10. Regler mellan kolumner håller (anges under respektive blad).
+{_item(11, "Regler mellan filer håller (anges under respektive blad): hänvisningar mellan extrakten "
+          "(`Aktualiserings-ID`, `Utrednings-ID`) pekar på en post som finns och passar, och id är unika i "
+          "alla årsfiler. " + ingest.CROSS_FILE_SCOPE)}
 
 Vid fel stoppas inläsningen med ett meddelande som för varje fel anger fil, blad, rad (som i
 Excel: rubrikraden är rad 1), kolumn och den regel som bryts. Alla fel samlas och redovisas på en
@@ -236,6 +283,28 @@ def _overview() -> str:
     return "## Översikt\n\n" + _table(["Extrakt", "Fil", "Obligatoriskt", "Blad → tabell", "Kapitel"], rows) + "\n"
 
 
+def _cases() -> str:
+    """How utredningar and insatser are cut (contract.CASE_EXTRACT_RULE) and linked."""
+    names = [e for e in EXTRACTS if e.sheets[0].table in ingest.CASE_TABLES]
+    return f"""## Ärendeextrakten: {" och ".join(f"`{e.name}`" for e in names)}
+
+{CASE_EXTRACT_RULE}
+
+Ett ärende hör alltså till det år då det inleddes (`Startdatum`), inte till de år då det pågick
+eller avslutades: `Slutdatum` kan ligga efter extraktets år, om ärendet hade avslutats när uttaget
+gjordes. Bara det första årets fil (det tidigaste år av extraktet som finns i `data/raw/`) får ha
+ärenden med `Startdatum` före året, och de ska ha pågått den 1 januari det året (`Slutdatum` tomt
+eller tidigast den 1 januari). Lägger man till ett tidigare år flyttar alltså gränsen.
+
+Ärendena hänger ihop genom id: en utredning hänvisar till aktualiseringen som ledde till den
+(`Aktualiserings-ID`), en insats med grund bistånd till utredningen som beviljade den
+(`Utrednings-ID`) och en insats med grund service till aktualiseringen som hänvisade till den
+(`Aktualiserings-ID`). Hänvisningen är tom när posten den skulle peka på ligger före det första
+året i extrakten. Inläsningen kontrollerar hänvisningarna (se *Regler mellan filer* under
+respektive blad).
+"""
+
+
 def _sheet(sheet: Sheet, extract: Extract) -> str:
     rows = [
         [f"`{c.header}`", f"`{c.name}`", KINDS[c.kind][0], c.required, _rules(c, extract), c.description]
@@ -250,6 +319,9 @@ def _sheet(sheet: Sheet, extract: Extract) -> str:
     cross = ingest.CROSS_COLUMN_RULES.get(sheet.table)
     if cross:
         parts.append("Regler mellan kolumner:\n\n" + "\n".join(f"- {rule}" for rule in cross))
+    across = ingest.CROSS_FILE_RULES.get(sheet.table)
+    if across:
+        parts.append("Regler mellan filer:\n\n" + "\n".join(f"- {rule}" for rule in across))
     return "\n\n".join(parts) + "\n"
 
 
@@ -280,22 +352,37 @@ def _codelists() -> str:
         "första kolumn; kapitlen hämtar etiketter och grupperingar härifrån.",
     ]
     orsak = codes.load("orsakskoder")
-    kategorier = codes.load("kategorier").sort_values("ordning", key=lambda s: s.astype(int))
     etikett = codes.kategori_etikett()
+    omrade = codes.problemomrade_etikett()
+    grupp = codes.etiketter("bistandsgrupper")
+
+    def labelled(labels: dict[str, str], code: str) -> str:
+        return f"{labels[code]} (`{code}`)" if code else "–"
+
+    #: Code lists that group the BBIC codes: the list's code column and the column of orsakskoder.
+    groupings = {"kategorier": "kategori", "problemomraden": "problemomrade", "bistandsgrupper": "bistandsgrupp"}
+    without = {"problemomrade": "Utan problemområde", "bistandsgrupp": "Övriga orsaker, utan biståndsgrupp"}
     for name in codes.CODELISTS:
         df = codes.load(name)
         parts.append(f"### `{name}`")
         parts.append(CODELIST_INFO.get(name, ""))
         if name == "orsakskoder":
-            rows = [[f"`{r.kod}`", r.orsak, r.orsak_hos, f"{etikett[r.kategori]} (`{r.kategori}`)"] for r in orsak.itertuples()]
-            parts.append(_table(["`kod`", "`orsak`", "`orsak_hos`", "`kategori`"], rows))
-        elif name == "kategorier":
             rows = [
-                [r.ordning, f"`{r.kategori}`", r.etikett, r.orsak_hos_barnet,
-                 _codes(orsak.loc[orsak["kategori"] == r.kategori, "kod"].tolist())]
-                for r in kategorier.itertuples()
+                [f"`{r.kod}`", r.orsak, r.orsak_hos, labelled(etikett, r.kategori), labelled(omrade, r.problemomrade),
+                 labelled(grupp, r.bistandsgrupp)]
+                for r in orsak.itertuples()
             ]
-            parts.append(_table(["`ordning`", "`kategori`", "`etikett`", "`orsak_hos_barnet`", "BBIC-orsakskoder"], rows))
+            parts.append(_table([f"`{c}`" for c in orsak.columns], rows))
+        elif name in groupings:
+            key = groupings[name]
+            df = df.sort_values("ordning", key=lambda s: s.astype(int)) if "ordning" in df.columns else df
+            rows = [[f"`{row[key]}`", *(row[c] for c in df.columns if c != key),
+                     _codes(orsak.loc[orsak[key] == row[key], "kod"].tolist())]
+                    for row in df.to_dict("records")]
+            parts.append(_table([f"`{key}`", *(f"`{c}`" for c in df.columns if c != key), "BBIC-orsakskoder"], rows))
+            ungrouped = orsak.loc[orsak[key] == "", "kod"].tolist()
+            if ungrouped:
+                parts.append(f"{without.get(key, 'Utan grupp')} (kolumnen `{key}` tom i `orsakskoder`): {_codes(ungrouped)}.")
         else:
             parts.append(_codelist_table(df))
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -303,7 +390,7 @@ def _codelists() -> str:
 
 def render_markdown() -> str:
     """The whole document, deterministic (no dates, no paths outside the repository)."""
-    sections = [_intro().rstrip("\n"), _overview().rstrip("\n")]
+    sections = [_intro().rstrip("\n"), _overview().rstrip("\n"), _cases().rstrip("\n")]
     sections += [_extract(e).rstrip("\n") for e in EXTRACTS]
     sections.append(_codelists().rstrip("\n"))
     return "\n\n".join(sections) + "\n"
