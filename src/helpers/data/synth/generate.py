@@ -19,7 +19,12 @@ properties; the plain demo workbooks are byte-identical to earlier versions and 
 
 Personnummer are synthetic: valid format, date and Luhn check digit, with födelsenummer 980–989,
 the range of Skatteverket's published test personnummer, so that they never belong to real people.
-Persons are not linked across years in the demo data.
+
+Besides the aktualiseringar and the population (struktur), every year gets the case extracts
+``utredningar`` and ``insatser``, built as one flow over all years by
+:mod:`helpers.data.synth.caseflow` (which also links some persons across years and sets how many
+ansökningar lead to an utredning, in post-passes with generators of their own). The whole flow is
+always built for every year of the targets; ``main(years=…)`` only chooses which files to write.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ import yaml
 
 from helpers.config import PATHS
 from helpers.data import codes, pnr
-from helpers.data.contract import AKTUALISERINGAR, STRUKTUR
+from helpers.data.contract import AKTUALISERINGAR, INSATSER, STRUKTUR, UTREDNINGAR
 from helpers.data.synth import DEMO, add_arguments, scenarios
 
 # Weights of BBIC orsakskoder within each report category (documented assumption).
@@ -146,7 +151,30 @@ def scale_targets(targets: dict, scale: float) -> dict:
         if y in t.get("mars", {}):
             t["mars"][y] = _scale_march(t["mars"][y], anm, scale)
     t["befolkning_0_17_2020"] = {a: max(1, _scaled(n, scale)) for a, n in t["befolkning_0_17_2020"].items()}
+    if "utfall" in t:
+        t["utfall"] = _scale_utfall(t["utfall"], t["aktualiseringstyper"], scale)
     return t
+
+
+def _scale_utfall(u: dict, types: dict, scale: float) -> dict:
+    """Scale the case-flow quotas: ansökningar leading to utredning (at most the year's ansökningar)
+    and the tables of ended insatser (each year's table rounded as a whole, largest remainder)."""
+    u = copy.deepcopy(u)
+    if "ansokan_utredning" in u:
+        u["ansokan_utredning"] = {
+            y: min(_scaled(n, scale), types[y]["Ansökan 0-17"] + types[y]["Ansökan 18-20"]) if y in types else _scaled(n, scale)
+            for y, n in u["ansokan_utredning"].items()}
+    for key in ("service", "oppenvard"):
+        for table in u.get(key, {}).values():
+            cells = [(a, b) for a, inner in table.items()
+                     for b in (inner if isinstance(inner, dict) else range(len(inner)))]
+            values = [table[a][b] for a, b in cells]
+            if sum(values) == 0:
+                continue
+            parts = largest_remainder(_scaled(sum(values), scale), values)
+            for (a, b), n in zip(cells, parts, strict=True):
+                table[a][b] = n
+    return u
 
 
 def _scale_march(m: dict, anm: dict, scale: float) -> dict:
@@ -516,8 +544,13 @@ def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]],
     tmp.replace(path)
 
 
-def write_aktualiseringar(year: int, targets: dict, raw_dir: Path) -> Path:
-    records = build_aktualiseringar(year, targets)
+def write_aktualiseringar(year: int, targets: dict, raw_dir: Path, records: list[dict] | None = None) -> Path:
+    """Write one year's aktualiseringar (``records``: the year's records of
+    :func:`helpers.data.synth.caseflow.aktualiseringar`, built here if not given)."""
+    if records is None:
+        from helpers.data.synth import caseflow
+
+        records = caseflow.aktualiseringar(targets)[year]
     sheet = AKTUALISERINGAR.sheets[0]
     headers = [c.header for c in sheet.columns]
     rows = [[r["id"], r["personnummer"], r["date"], r["typ"], r["kon"], r["alder"], r["orsakskod"],
@@ -543,16 +576,38 @@ def write_struktur(year: int, targets: dict, raw_dir: Path) -> Path:
     return path
 
 
+def write_cases(year: int, flow, written_years: list[int], targets: dict, raw_dir: Path) -> list[Path]:
+    """Write one year's ``utredningar`` and ``insatser`` of a built :class:`~helpers.data.synth.caseflow.Flow`,
+    cut for the set of years written (:data:`helpers.data.contract.CASE_EXTRACT_RULE`)."""
+    paths = []
+    for extract, rows in ((UTREDNINGAR, flow.utredning_rows(year, written_years)),
+                          (INSATSER, flow.insats_rows(year, written_years))):
+        sheet = extract.sheets[0]
+        path = raw_dir / extract.filename(year)
+        _write_workbook(path, {sheet.name: ([c.header for c in sheet.columns], rows)}, scenario_keywords(targets))
+        paths.append(path)
+    return paths
+
+
 def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
          scenario: str = DEMO, scale: float = 1.0) -> list[Path]:
-    """Write the synthetic extracts of ``scenario`` at ``scale`` into ``raw_dir`` (default ``data/raw``)."""
+    """Write the synthetic extracts of ``scenario`` at ``scale`` into ``raw_dir`` (default ``data/raw``).
+
+    The flow is built for every year of the targets; ``years`` chooses the files written (the case
+    extracts are then cut as if those were all the years delivered)."""
+    from helpers.data.synth import caseflow
+
     raw_dir = Path(raw_dir or PATHS.raw)
     raw_dir.mkdir(parents=True, exist_ok=True)
     targets = load_targets(scenario, scale)
+    akt = caseflow.aktualiseringar(targets)
+    flow = caseflow.build(akt, targets)
+    chosen = sorted(years or targets["years"])
     written = []
-    for year in years or targets["years"]:
-        written.append(write_aktualiseringar(year, targets, raw_dir))
+    for year in chosen:
+        written.append(write_aktualiseringar(year, targets, raw_dir, akt[year]))
         written.append(write_struktur(year, targets, raw_dir))
+        written += write_cases(year, flow, chosen, targets, raw_dir)
     return written
 
 
