@@ -360,7 +360,7 @@ class Flow:
         return Person(r["personnummer"], r["kon"], pnr.birth_date(r["personnummer"]), r["stadsdel"])
 
     def new_person(self, rng: np.random.Generator, kon: str, age: int, day: dt.date, stadsdel: str) -> Person:
-        return new_person(rng, kon, min(age, 20), day, stadsdel, self.used)
+        return new_person(rng, kon, max(0, min(age, 20)), day, stadsdel, self.used)
 
     # -- the whole flow ---------------------------------------------------------------------
     def build(self) -> Flow:
@@ -613,7 +613,7 @@ class Flow:
                 rec = recs[int(rng.integers(len(recs)))]
                 known = rng.random() < p_known
                 person = self.person_of(rec)
-                if known and age_at(person.birth, start) <= 20:
+                if known and person.birth <= start and age_at(person.birth, start) <= 20:
                     code = self._area_code(rng, area, rec["orsakskod"])
                 else:
                     person = self.new_person(rng, rec["kon"], rec["alder"], start, rec["stadsdel"])
