@@ -527,3 +527,34 @@ def test_performance_twenty_thousand_records(capsys):
     assert 300 <= s["cells"] <= 500 and s["hidden_primary"] > 5
     assert a.passed
     assert done - start < 20
+
+
+def _service_table() -> tuple[CellSet, dict[str, str]]:
+    """The 2021 report's service table of 2019: areas × ending with a single 'Övrigt' case."""
+    counts = {("omsorg", "plan"): 17, ("omsorg", "ej"): 3, ("brott", "plan"): 95, ("psyk", "plan"): 8,
+              ("psyk", "ej"): 2, ("skola", "plan"): 9, ("skola", "ej"): 6, ("missbruk", "plan"): 75,
+              ("missbruk", "ej"): 6, ("missbruk", "ovrigt"): 1, ("relation", "plan"): 9}
+    cs = CellSet(records(counts, ["omrade", "avslut"]))
+    lv = {"avslut": ["plan", "ej", "ovrigt"]}
+    cs.tabulate("tbl", by=["omrade", "avslut"], levels=lv)
+    cs.tabulate("omraden", by="omrade")
+    ends = cs.tabulate("avslut", by="avslut", levels=lv)
+    total = cs.total("totalt")
+    return cs, {"ej": ends.loc[ends["avslut"] == "ej", "cell"].item(), "total": total,
+                "plan": ends.loc[ends["avslut"] == "plan", "cell"].item()}
+
+
+def test_preferred_cells_are_kept_when_another_can_be_hidden():
+    cs, c = _service_table()
+    p = cs.protect()
+    # Total − 'plan' − 'ej' gives the single 'ovrigt' case, so one of the three must go: by
+    # default the smallest, 'ej' (17), the numerator of the share the text leads with.
+    assert p.status(c["ej"]) != "published" and p.status(c["plan"]) == "published"
+    cs, c = _service_table()
+    cs.prefer(c["ej"], c["total"])
+    p = cs.protect()
+    assert p.status(c["ej"]) == "published" and p.status(c["total"]) == "published"
+    assert p.status(c["plan"]) != "published"
+    assert_protected(p)
+    with pytest.raises(KeyError):
+        cs.prefer("finns-inte")

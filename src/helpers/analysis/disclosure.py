@@ -432,6 +432,7 @@ class CellSet:
         self._names: set[str] = set()
         self._ids: dict[str, tuple[int, int]] = {}
         self._combos: dict[str, dict[str, float]] = {}
+        self._preferred: list[str] = []
 
     # registration ---------------------------------------------------------------------------
 
@@ -544,6 +545,15 @@ class CellSet:
         self._names.add(name)
         return name
 
+    def prefer(self, *cells: str) -> None:
+        """Cells the chapter most wants published, e.g. the two parts of a share its text leads
+        with. Secondary suppression considers them last: when one of several cells must be
+        hidden, another one is (a preferred cell is still hidden when nothing else protects a
+        small count, and a primary cell is always hidden)."""
+        if unknown := [c for c in cells if c not in self._ids]:
+            raise KeyError(f"okända celler: {unknown[:5]}")
+        self._preferred += [c for c in cells if c not in self._preferred]
+
     @property
     def cells(self) -> list[str]:
         """Ids of the registered cells, in registration order (the columns of :meth:`model`)."""
@@ -623,6 +633,7 @@ class CellSet:
         grand = (support == n) & (n > 0)
 
         floor = secondary_floor(values, min_cell)
+        preferred = np.isin(np.arange(m), [col[c] for c in self._preferred])
         if max_rounds is None:
             max_rounds = m + int(primary.sum()) + 1
         forced = np.zeros(m, dtype=bool)
@@ -632,6 +643,9 @@ class CellSet:
             rounds = _round
             protected = primary | forced
             order = default_candidate_order(X, protected, values)
+            if self._preferred:  # considered last for suppression, i.e. kept first
+                keep = np.isin(order, [col[c] for c in self._preferred])
+                order = np.concatenate([order[~keep], order[keep]])
             try:
                 hidden = gauss_suppression(X, protected, order, fixed=C, extra_protected=D)
             except ValueError as e:
@@ -644,7 +658,7 @@ class CellSet:
             if failing.empty:
                 break
             hide, remark = _choose_more(X, D, failing, hidden, remarked, primary, support, values,
-                                        grand)
+                                        grand, preferred)
             if not hide and not remark:
                 worst = (ids + d_ids)[int(failing["col"].iloc[0])]
                 raise RuntimeError(
@@ -743,12 +757,15 @@ def secondary_floor(values: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
 
 
 def _pick(cand: Sequence[int], values: np.ndarray, support: np.ndarray, grand: np.ndarray,
-          largest: bool = False) -> int | None:
-    """The cell of ``cand`` to act on: non-grand totals first, then the smallest (``largest``: the
-    largest) by count, then by number of inner cells; ties by index."""
+          largest: bool = False, preferred: np.ndarray | None = None) -> int | None:
+    """The cell of ``cand`` to act on: cells the chapter does not prefer to keep and non-grand
+    totals first, then the smallest (``largest``: the largest) by count, then by number of inner
+    cells; ties by index."""
     if not len(cand):
         return None
     c = np.asarray(sorted(set(int(x) for x in cand)))
+    if preferred is not None and (~preferred[c]).any():
+        c = c[~preferred[c]]
     if (~grand[c]).any():
         c = c[~grand[c]]
     sign = -1 if largest else 1
@@ -757,7 +774,7 @@ def _pick(cand: Sequence[int], values: np.ndarray, support: np.ndarray, grand: n
 
 def _choose_more(X, D, failing: pd.DataFrame, hidden: np.ndarray, remarked: np.ndarray,
                  primary: np.ndarray, support: np.ndarray, values: np.ndarray,
-                 grand: np.ndarray) -> tuple[list[int], list[int]]:
+                 grand: np.ndarray, preferred: np.ndarray | None = None) -> tuple[list[int], list[int]]:
     """One more step per failing interval (see :meth:`CellSet.protect`): cells to hide and primary
     cells to show as ``x``. An interval that a cell chosen for an earlier one already touches is
     left for the next round."""
@@ -781,7 +798,8 @@ def _choose_more(X, D, failing: pd.DataFrame, hidden: np.ndarray, remarked: np.n
             ([c for c in overlapping if can_remark[c]], remark, True),
         )
         for cand, into, largest in steps:
-            best = _pick(cand, values, support, grand, largest=largest)
+            best = _pick(cand, values, support, grand, largest=largest,
+                         preferred=None if into is remark else preferred)
             if best is not None:
                 into.append(best)
                 break

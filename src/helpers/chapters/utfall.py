@@ -315,6 +315,16 @@ def tabulate(akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFrame, befolkning
     district_types["barn_0_20"] = district_types["omrade"].map(
         {AREA_UTSATT: utsatt_pop, AREA_OVRIGA: int(pop.sum()) - utsatt_pop}).astype(int)
 
+    # The shares the text leads with, as the 2021 report did: kept published when another cell
+    # can be hidden instead.
+    for y in years:
+        cs.prefer(cell(oppenvard, ar=y, avslutsorsak=ENLIGT_PLAN), cell(oppenvard, ar=y, avslutsorsak="Avbruten"),
+                  cell(oppenvard_total, ar=y), cell(need, ar=y), cell(no_insats, ar=y),
+                  cell(started, ar=y, startgrund="Ansökan"))
+    for y in service_years:
+        cs.prefer(cell(service_ending, ar=y, avslutsorsak="Ej enligt plan"), cell(service_total, ar=y),
+                  *service_area.loc[service_area["ar"] == y, "cell"])
+
     return OutcomeTables(year, cutoff, years, service_years, cs, df, started, started_total, children, ended,
                          ended_basis, assessment, no_insats, need, service, service_area, service_ending,
                          service_total, service_children, areas, oppenvard, oppenvard_total, oppenvard_groups,
