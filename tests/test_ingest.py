@@ -331,6 +331,19 @@ def test_processed_case_tables(ingested):
     assert linked["person_id"].tolist() == akt.loc[linked["aktualisering_id"], "person_id"].tolist()
 
 
+def test_an_all_blank_code_column_stays_categorical(raw, tmp_path):
+    """A year in which an optional code column is blank in every row (no placement with a lagrum)
+    still gives the contract's dtype after the parquet round trip."""
+    rows = ins_rows()
+    for row in rows:
+        row["Lagrum"] = None
+    write_ins(raw, rows)
+    ingest.run(raw, tmp_path / "processed")
+    ins = ingest.load("insatser", tmp_path / "processed")
+    assert ins["lagrum"].isna().all()
+    assert_contract_dtypes(ins, INS_SHEET)
+
+
 def test_person_ids_are_pseudonyms(ingested):
     _, processed, _ = ingested
     akt = ingest.load("aktualiseringar", processed)

@@ -307,7 +307,12 @@ def _typed(series: pd.Series, col: Column) -> pd.Series:
     if col.kind == "bool":
         return series.astype("boolean")
     if col.kind == "code":
-        return series.astype("category") if col.codes else series.astype("string")
+        if not col.codes:
+            return series.astype("string")
+        cat = series.astype("category")
+        if len(cat.cat.categories) == 0:  # an all-blank column: text categories, or parquet gives it back as object
+            cat = cat.cat.set_categories(pd.Index([], dtype="str"))
+        return cat
     return series.astype("string")
 
 
@@ -331,6 +336,8 @@ def _day(value: object) -> str:
 def _emit(problems: list[Problem], rows: pd.DataFrame, column: str, rule: Callable[[dict], str]) -> None:
     """One :class:`Problem` per row of ``rows`` (a frame with the columns of ``_META``); only the
     rows that break a rule get here, so the loop is over problems, not over the data."""
+    if rows.empty:
+        return
     for rec in rows.to_dict("records"):
         problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), column, rule(rec)))
 
