@@ -136,6 +136,17 @@ def test_barh_marks_hidden_bars_in_place(pub):
     plt.close(fig)
 
 
+def test_barh_with_every_value_hidden_draws_only_marks(pub):
+    import matplotlib.pyplot as plt
+
+    d = pd.DataFrame({"g": ["a", "b"], "v": [float("nan")] * 2, "v|status": ["x", "<5"]})
+    fig, ax = plt.subplots()
+    publish.barh(ax, d, y="g", x="v", label=str)
+    assert len(ax.patches) == 0 and {t.get_text() for t in ax.texts} == {"x", "<5"}
+    assert ax.get_xlim()[1] > 0
+    plt.close(fig)
+
+
 def test_figure_source_line_and_title(pub, fig_data):
     assert pub.source_line("Källa: Treserva.") == "Källa: Treserva. Syntetiska demodata."
     assert pub.source_line("Källa: Treserva") == "Källa: Treserva. Syntetiska demodata."

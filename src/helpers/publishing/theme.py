@@ -120,7 +120,8 @@ def barh(
     palette = sns.color_palette(n_colors=max(len(groups), 1))
     height = 0.8 / len(groups)
     st = _status(d, x)
-    xmax = float(pd.to_numeric(d[x], errors="coerce").max() or 0) or 1.0
+    biggest = pd.to_numeric(d[x], errors="coerce").max()  # NaN when every value is hidden
+    xmax = 1.0 if pd.isna(biggest) or biggest <= 0 else float(biggest)
     for gi, g in enumerate(groups):
         sub = d if g is None else d[d[hue] == g]
         for (_, row), mark in zip(sub.iterrows(), st.loc[sub.index], strict=True):
