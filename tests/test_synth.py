@@ -1,37 +1,50 @@
 """The synthetic data: deterministic, contract-valid, synthetic identifiers only.
 
-Three kinds of data are checked: the calibrated ``demo`` (byte for byte unchanged), the
-``kontrast`` scenario (a municipality that contradicts every data-dependent sentence the chapter
-could have hard-coded) and volumes scaled down to a small municipality (``scale=0.06``). The
-scenario properties are computed from the ingested ``data/processed`` tables with plain pandas
-and the code lists, as a chapter would see them.
+Three kinds of data are checked: the calibrated ``demo`` (its aktualiseringar stream byte for byte
+unchanged), the ``kontrast`` scenario (a municipality that contradicts every data-dependent
+sentence the chapters could have hard-coded) and volumes scaled down to a small municipality
+(``scale=0.06``). The scenario properties are computed from the ingested ``data/processed`` tables
+with plain pandas and the code lists, as a chapter would see them; the case flow (utredningar and
+insatser) is checked on the workbooks themselves, read with pandas.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import hashlib
 import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 
 from helpers import cli
+from helpers.chapters import inflode
 from helpers.config import PATHS
 from helpers.data import codes, ingest, pnr
-from helpers.data.synth import generate
+from helpers.data.contract import INSATSER, UTREDNINGAR
+from helpers.data.synth import caseflow, generate
 
 YEARS = [2018, 2019, 2020, 2021, 2022]
 
-#: sha256 of the demo extracts for 2020 as written before scenarios and scale were added
-#: (openpyxl 3.1.5). The demo must stay byte-identical: the reproduction test is calibrated on it.
+#: sha256 of the demo's aktualiseringar stream for 2020 as written before scenarios, scale and the
+#: case flow were added (openpyxl 3.1.5): :func:`generate.build_aktualiseringar` must still produce
+#: exactly these records, since the reproduction test is calibrated on them. The post-passes of the
+#: case flow (ansökan decisions, persons linked across years) change only Beslut of ansökningar and
+#: Personnummer, with generators of their own (:func:`test_post_passes_change_only_what_they_should`).
+BASE_2020_SHA256 = "935788ea0a7a7ae8a1d02eeef01562d1c31eaf350d13451831bdaa678c770268"
+#: sha256 of the demo extracts for 2020 as the generator writes them now (with the post-passes).
 DEMO_2020_SHA256 = {
-    "aktualiseringar_2020.xlsx": "935788ea0a7a7ae8a1d02eeef01562d1c31eaf350d13451831bdaa678c770268",
+    "aktualiseringar_2020.xlsx": "4f03e1c829a54d5a159cb7b592af3f97474878ae50498fb91155775c3382dd6a",
     "struktur_2020.xlsx": "d14e6059588555ba88c82f981a9813ce6568c5d1c7fd6047f6c4a58da8eec44d",
 }
+#: The day the demo extracts were taken (later ends are blank).
+EXTRACTION = pd.Timestamp("2023-01-31")
 
 
 def digest(path):
@@ -127,14 +140,18 @@ def demo_small(tmp_path_factory) -> Scenario:
 def test_generator_is_byte_identical(raw_twice):
     a, b = raw_twice
     files = sorted(p.name for p in a.glob("*.xlsx"))
-    assert files == ["aktualiseringar_2020.xlsx", "struktur_2020.xlsx"]
+    assert files == ["aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "struktur_2020.xlsx", "utredningar_2020.xlsx"]
     assert all(digest(a / f) == digest(b / f) for f in files)
 
 
-def test_demo_is_unchanged(raw_twice):
+def test_demo_is_unchanged(raw_twice, tmp_path):
     a, _ = raw_twice
     assert {f: digest(a / f) for f in DEMO_2020_SHA256} == DEMO_2020_SHA256
-    assert "keywords" not in core_xml(a / "aktualiseringar_2020.xlsx"), "the plain demo names no scenario"
+    for f in ("aktualiseringar_2020.xlsx", "utredningar_2020.xlsx", "insatser_2020.xlsx"):
+        assert "keywords" not in core_xml(a / f), "the plain demo names no scenario"
+    targets = generate.load_targets()
+    base = generate.write_aktualiseringar(2020, targets, tmp_path, generate.build_aktualiseringar(2020, targets))
+    assert digest(base) == BASE_2020_SHA256, "the aktualiseringar stream itself is unchanged"
 
 
 def test_personnummer_are_synthetic_test_numbers(raw_twice):
@@ -270,8 +287,8 @@ def test_scaled_data_match_targets_and_have_small_cells(name, request):
 
 
 def test_scaled_generation_is_deterministic(kontrast_small, tmp_path):
-    generate.main(tmp_path, [2021], scenario="kontrast", scale=0.06)
-    for f in ("aktualiseringar_2021.xlsx", "struktur_2021.xlsx"):
+    generate.main(tmp_path, [2021, 2022], scenario="kontrast", scale=0.06)
+    for f in ("aktualiseringar_2021.xlsx", "struktur_2021.xlsx", "utredningar_2022.xlsx", "insatser_2022.xlsx"):
         assert digest(tmp_path / f) == digest(kontrast_small.raw / f)
 
 
@@ -284,7 +301,7 @@ def test_replace_refuses_real_extracts_and_replaces_synthetic(tmp_path):
     (raw / "README.md").write_text("anteckning\n")
     written = generate.replace(raw, scenario="demo", scale=0.06)
     assert sorted(p.name for p in raw.glob("*.xlsx")) == sorted(p.name for p in written)
-    assert len(written) == 10 and (raw / "README.md").is_file()
+    assert len(written) == 20 and (raw / "README.md").is_file()
     assert all("scenario=demo; scale=0.06" in core_xml(p) for p in written)
     assert not [p for p in raw.iterdir() if p.name.startswith(".synth-")]
 
@@ -316,4 +333,414 @@ def test_cli_writes_scenario_and_ingests(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "scenario kontrast, skala 0,06" in proc.stdout
     manifest = ingest.manifest(root / "data" / "processed")
-    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 10
+    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 20
+
+
+# --- the case flow: utredningar and insatser ------------------------------------------------
+
+
+def read_extract(raw: Path, name: str) -> pd.DataFrame:
+    """Every yearly workbook of one extract, read with pandas, with the file's year in ``ar``."""
+    parts = []
+    for f in sorted(raw.glob(f"{name}_*.xlsx")):
+        df = pd.read_excel(f, dtype={"Personnummer": str, "Aktualiserings-ID": str, "Utrednings-ID": str, "Insats-ID": str})
+        parts.append(df.assign(ar=int(f.stem[-4:])))
+    df = pd.concat(parts, ignore_index=True)
+    for col in ("Inkom datum", "Startdatum", "Slutdatum"):
+        if col in df:
+            df[col] = pd.to_datetime(df[col])
+    return df
+
+
+class Workbooks:
+    """The aktualiseringar, utredningar and insatser of a generated folder, as pandas reads them."""
+
+    def __init__(self, raw: Path):
+        self.raw = raw
+        self.akt = read_extract(raw, "aktualiseringar")
+        self.utr = read_extract(raw, "utredningar")
+        self.ins = read_extract(raw, "insatser")
+        for df in (self.utr, self.ins):
+            df["start_ar"] = df["Startdatum"].dt.year
+            df["slut_ar"] = df["Slutdatum"].dt.year
+            df["dagar"] = (df["Slutdatum"] - df["Startdatum"]).dt.days
+        self.ins["problemomrade"] = self.ins["Orsakskod"].map(codes.problemomrade())
+        self.ins["grupp"] = self.ins["Orsakskod"].map(codes.bistandsgrupp()).replace("", "ovriga")
+
+    def ended(self, df: pd.DataFrame, year: int) -> pd.DataFrame:
+        return df[df["slut_ar"] == year]
+
+    def service(self, year: int) -> pd.DataFrame:
+        return self.ended(self.ins[self.ins["Grund"] == "Service"], year)
+
+    def oppenvard(self, year: int | None = None) -> pd.DataFrame:
+        o = self.ins[(self.ins["Grund"] == "Bistånd") & (self.ins["Insatstyp"] == "Öppenvård")]
+        return o if year is None else self.ended(o, year)
+
+
+def _age(df: pd.DataFrame) -> pd.Series:
+    birth = pnr.birth_dates(df["Personnummer"].map(pnr.normalise))
+    d = df["Startdatum"] if "Startdatum" in df else df["Inkom datum"]
+    return d.dt.year - birth.dt.year - ((d.dt.month * 100 + d.dt.day) < (birth.dt.month * 100 + birth.dt.day)).astype(int)
+
+
+def flow_problems(w: Workbooks) -> list[str]:
+    """Every flow rule of the case extracts that the data break (empty: all hold)."""
+    problems: list[str] = []
+    akt, utr, ins = w.akt, w.utr, w.ins
+    first, last = int(akt["ar"].min()), int(akt["ar"].max())
+    first_day, last_day = pd.Timestamp(first, 1, 1), pd.Timestamp(last, 12, 31)
+
+    def bad(rule: str, mask) -> None:
+        mask = pd.Series(mask).fillna(False).astype(bool)
+        if mask.any():
+            problems.append(f"{rule}: {int(mask.sum())} rader")
+
+    def same_person(df: pd.DataFrame, suffix: str) -> pd.Series:
+        return ((df["Personnummer"] == df[f"Personnummer{suffix}"]) & (df["Kön"] == df[f"Kön{suffix}"])
+                & (df["Stadsdel"] == df[f"Stadsdel{suffix}"]))
+
+    # Both extracts: ids, the extract cut, dates, age and sex from the personnummer.
+    for name, df, id_col in (("utredning", utr, "Utrednings-ID"), ("insats", ins, "Insats-ID")):
+        bad(f"{name}: id unikt över åren", df[id_col].duplicated())
+        bad(f"{name}: startår = filens år (tidigare bara i första årets fil)",
+            (df["start_ar"] != df["ar"]) & ~((df["ar"] == first) & (df["start_ar"] < first)))
+        bad(f"{name}: inleddes före första året men pågick inte 1 januari", (df["start_ar"] < first) & (df["Slutdatum"] < first_day))
+        bad(f"{name}: slutdatum före startdatum", df["Slutdatum"] < df["Startdatum"])
+        bad(f"{name}: slutdatum efter uttaget", df["Slutdatum"] > EXTRACTION)
+        bad(f"{name}: startdatum efter sista året", df["Startdatum"] > last_day)
+        bad(f"{name}: ålder vid start enligt personnumret", _age(df) != df["Ålder"])
+        bad(f"{name}: ålder 0–20", ~df["Ålder"].between(0, 20))
+        bad(f"{name}: kön enligt personnumret", pnr.sexes(df["Personnummer"].map(pnr.normalise)) != df["Kön"])
+
+    # Utredningar after aktualiseringar.
+    a = akt.set_index("Aktualiserings-ID")
+    types = codes.load("aktualiseringstyper").set_index("aktualiseringstyp")["typ"]
+    grund_of = dict(zip(codes.load("startgrund")["typ"], codes.load("startgrund")["startgrund"], strict=True))
+    ua = utr[utr["Aktualiserings-ID"].notna()].merge(a, how="left", left_on="Aktualiserings-ID", right_index=True, suffixes=("", "_a"))
+    bad("utredning: aktualiseringen finns", ua["Inkom datum"].isna())
+    bad("utredning: aktualiseringens beslut är utredning", ua["Beslut"] != "utredning")
+    bad("utredning: samma barn som aktualiseringen", ~same_person(ua, "_a"))
+    bad("utredning: startgrund = aktualiseringens typ", ua["Startgrund"] != ua["Aktualiseringstyp"].map(types).map(grund_of))
+    bad("utredning: orsakskod från aktualiseringen", ua["Orsakskod"] != ua["Orsakskod_a"])
+    delay = (ua["Startdatum"] - ua["Inkom datum"]).dt.days
+    bad("utredning: start 0–14 dagar efter aktualiseringen", ~delay.between(0, 14))
+    bad("utredning: start samma år som aktualiseringen", ua["start_ar"] != ua["Inkom datum"].dt.year)
+    n_utr = utr["Aktualiserings-ID"].value_counts()
+    wanted = akt.loc[akt["Beslut"] == "utredning", "Aktualiserings-ID"]
+    bad("varje aktualisering med beslut utredning har exakt en utredning", n_utr.reindex(wanted).fillna(0).to_numpy() != 1)
+    bad("utredning utan aktualisering är en inkörd utredning", utr["Aktualiserings-ID"].isna() & (utr["start_ar"] >= first))
+    ended = utr["Slutdatum"].notna()
+    bad("utredning: utfall om och endast om avslutad", ended != utr["Utfall"].notna())
+    bad("utredning: bedömning om och endast om ingen insats", (utr["Utfall"] == "Ingen insats") != utr["Bedömning"].notna())
+    bad("utredning: utfall ur kodlistan", utr["Utfall"].notna() & ~utr["Utfall"].isin(codes.values("utfall")))
+    bad("utredning: bedömning ur kodlistan", utr["Bedömning"].notna() & ~utr["Bedömning"].isin(codes.values("bedomning")))
+    d = utr.loc[ended, "dagar"]
+    bad("utredning: längd högst 200 dagar", d > 200)
+    if len(d) >= 50 and d.between(60, 120).mean() < 0.8:
+        problems.append(f"utredning: bara {d.between(60, 120).mean():.0%} tog 60–120 dagar")
+
+    # Bistånd insatser after utredningar.
+    b, s = ins[ins["Grund"] == "Bistånd"], ins[ins["Grund"] == "Service"]
+    bad("grund Service eller Bistånd", ~ins["Grund"].isin(["Service", "Bistånd"]))
+    bad("bistånd: öppenvård, kontaktperson eller kontaktfamilj (inga placeringar ännu)",
+        ~b["Insatstyp"].isin(["Öppenvård", "Kontaktperson", "Kontaktfamilj"]))
+    bad("lagrum tomt för öppna insatser", ins["Lagrum"].notna())
+    endings = codes.load("avslutsorsaker")
+    bad("insats: avslutsorsak om och endast om avslutad", ins["Slutdatum"].notna() != ins["Avslutsorsak"].notna())
+    bad("bistånd: avslutsorsak för bistånd", b["Avslutsorsak"].notna() & ~b["Avslutsorsak"].isin(endings.loc[endings["bistand"], "avslutsorsak"]))
+    bad("service: avslutsorsak för service", s["Avslutsorsak"].notna() & ~s["Avslutsorsak"].isin(endings.loc[endings["service"], "avslutsorsak"]))
+    bad("bistånd: ingen aktualiserings-id", b["Aktualiserings-ID"].notna())
+    bad("service: ingen utrednings-id", s["Utrednings-ID"].notna())
+    bu = b[b["Utrednings-ID"].notna()].merge(utr.set_index("Utrednings-ID"), how="left", left_on="Utrednings-ID",
+                                         right_index=True, suffixes=("", "_u"))
+    bad("bistånd: utredningen finns", bu["Startdatum_u"].isna())
+    bad("bistånd: utredningen beviljade insats", bu["Utfall"] != "Insats beviljas")
+    bad("bistånd: samma barn som utredningen", ~same_person(bu, "_u"))
+    bad("bistånd: start 0–30 dagar efter utredningen", ~(bu["Startdatum"] - bu["Slutdatum_u"]).dt.days.between(0, 30))
+    bad("bistånd utan utredning är en inkörd insats", b["Utrednings-ID"].isna() & (b["start_ar"] >= first))
+    granted = utr[utr["Utfall"] == "Insats beviljas"]
+    k = b["Utrednings-ID"].value_counts().reindex(granted["Utrednings-ID"]).fillna(0).to_numpy()
+    bad("högst en insats per utredning", k > 1)
+    bad("en bistånd insats per beviljad utredning", (k == 0) & (granted["Slutdatum"] <= last_day).to_numpy())
+    for typ, lo, hi in (("Öppenvård", 61, 365), ("Kontaktperson", 183, 730), ("Kontaktfamilj", 183, 730)):
+        bad(f"bistånd {typ.lower()}: längd {lo}–{hi} dagar", ~b.loc[(b["Insatstyp"] == typ) & b["Slutdatum"].notna(), "dagar"].between(lo, hi))
+
+    # Service insatser.
+    bad("service: insatstyp öppenvård", s["Insatstyp"] != "Öppenvård")
+    bad("service: orsakskod i ett av de sex problemområdena", s["Orsakskod"].map(codes.problemomrade()).fillna("") == "")
+    bad("service: längd 1–8 månader", ~s.loc[s["Slutdatum"].notna(), "dagar"].between(30, 243))
+    sa = s[s["Aktualiserings-ID"].notna()].merge(a, how="left", left_on="Aktualiserings-ID", right_index=True, suffixes=("", "_a"))
+    bad("service: aktualiseringen finns", sa["Inkom datum"].isna())
+    bad("service: aktualiseringens beslut är service", sa["Beslut"] != "service")
+    bad("service: samma barn som aktualiseringen", ~same_person(sa, "_a"))
+    bad("service: start 0–30 dagar efter aktualiseringen", ~(sa["Startdatum"] - sa["Inkom datum"]).dt.days.between(0, 30))
+    bad("service: start samma år som aktualiseringen", sa["start_ar"] != sa["Inkom datum"].dt.year)
+    bad("service: högst en insats per aktualisering", s["Aktualiserings-ID"].dropna().duplicated())
+    if len(s) >= 40 and not (0 < s["Aktualiserings-ID"].notna().mean() < 1):
+        problems.append("service: både insatser efter hänvisning och direkta väntas")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def demo_raw(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("demo-raw")
+    generate.main(raw)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def demo_wb(demo_raw) -> Workbooks:
+    return Workbooks(demo_raw)
+
+
+def test_demo_writes_every_case_extract(demo_raw):
+    names = sorted(p.name for p in demo_raw.glob("*.xlsx"))
+    assert names == sorted(f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser") for y in YEARS)
+    for extract in (UTREDNINGAR, INSATSER):
+        for y in YEARS:
+            ws = openpyxl.load_workbook(demo_raw / extract.filename(y), read_only=True)[extract.sheets[0].name]
+            assert [c.value for c in next(ws.iter_rows(max_row=1))] == [c.header for c in extract.sheets[0].columns]
+
+
+def test_demo_flow_rules_hold(demo_wb):
+    assert flow_problems(demo_wb) == []
+    utr, ins = demo_wb.utr, demo_wb.ins
+    assert utr["Slutdatum"].isna().any() and ins["Slutdatum"].isna().any(), "cases ongoing at the extraction"
+    run_in = utr[utr["start_ar"] < 2018]
+    assert len(run_in) > 100 and run_in["Aktualiserings-ID"].isna().all() and (run_in["ar"] == 2018).all()
+    assert set(utr["Utfall"].dropna()) == set(codes.values("utfall"))
+    assert set(ins.loc[ins["Grund"] == "Bistånd", "Insatstyp"]) == {"Öppenvård", "Kontaktperson", "Kontaktfamilj"}
+    service = ins[ins["Grund"] == "Service"]
+    assert 0.4 < service["Aktualiserings-ID"].notna().mean() < 0.8, "service after referral and direct"
+    direct = service[service["Aktualiserings-ID"].isna()]
+    assert (~direct["Personnummer"].isin(demo_wb.akt["Personnummer"])).any(), "some direct service for new children"
+    numbers = pd.concat([utr["Personnummer"], ins["Personnummer"]])
+    assert numbers.map(lambda n: 980 <= int(n[-4:-1]) <= 989).all(), "only synthetic test numbers"
+
+
+def test_demo_utredningar_calibration(demo_wb):
+    utr = demo_wb.utr
+    started = utr[utr["Startgrund"] == "Ansökan"].groupby("start_ar").size()
+    assert started[2019] == 195 and started[2020] == 172  # report lines 136-137
+    assert {y: started[y] for y in YEARS} == generate.load_targets()["utfall"]["ansokan_utredning"]
+    akt = demo_wb.akt
+    ans = akt[akt["Aktualiseringstyp"].str.startswith("Ansökan") & (akt["Beslut"] == "utredning")].groupby("ar").size()
+    assert ans.to_dict() == {y: started[y] for y in YEARS}, "started after ansökan = ansökningar with Beslut utredning"
+
+    ended = utr[utr["slut_ar"].isin(YEARS)]
+    share = pd.crosstab([ended["slut_ar"], ended["Startgrund"]], ended["Utfall"], normalize="index") * 100
+    no_action = share.xs("Anmälan", level=1)["Ingen insats"]
+    assert 49.5 <= no_action[2020] < 50.5, "'Hälften' in 2020"
+    assert no_action.between(48, 52).all(), "'Ingen nämnvärd förändring ... över åren'"
+    assert share.xs("Ansökan", level=1)["Insats beviljas"].between(75, 80).all(), "'De flesta' after ansökan"
+    assert share.xs("Annat sätt", level=1)["Insats beviljas"].between(53, 57).all()
+    assert share["Överflyttad"].between(2, 4).all()
+
+    without = ended[ended["Utfall"] == "Ingen insats"]
+    b = pd.crosstab(without["slut_ar"], without["Bedömning"], normalize="index") * 100
+    need = b["Behov samtycke saknas"] + b["Behov tillgodoses annat"]
+    assert 27.5 <= need[2020] < 28.5, "'Ungefär 28 %'"
+    assert 26.5 <= b.loc[2020, "Behov samtycke saknas"] < 27.5 and 0.5 <= b.loc[2020, "Behov tillgodoses annat"] < 1.5
+    assert 24.5 <= need[2019] < 25.5 and 22.5 <= b.loc[2019, "Behov samtycke saknas"] < 23.5
+    assert 23.5 <= need[2018] < 24.5
+    assert b.loc[2020, "Behov samtycke saknas"] > b.loc[2019, "Behov samtycke saknas"], "'har ökat något 2020'"
+    assert (b["Inget behov"] > 50).all(), "'huvudparten' without need"
+
+
+SERVICE_REPORT = {  # report lines 263-330: area → (enligt plan, ej enligt plan, övrigt)
+    2019: {"omsorgssvikt": (17, 3, 0), "egen_brottslighet": (95, 0, 0), "egen_psykisk_ohalsa": (8, 2, 0),
+           "egen_skolproblematik": (9, 6, 0), "eget_missbruk": (75, 6, 1), "egen_relationsproblematik": (9, 0, 0)},
+    2020: {"omsorgssvikt": (39, 6, 0), "egen_brottslighet": (85, 0, 0), "egen_psykisk_ohalsa": (12, 0, 0),
+           "egen_skolproblematik": (29, 4, 0), "eget_missbruk": (77, 4, 0), "egen_relationsproblematik": (8, 0, 0)},
+}
+
+
+def test_demo_service_calibration(demo_wb):
+    for year, table in SERVICE_REPORT.items():
+        s = demo_wb.service(year)
+        got = s.groupby(["problemomrade", "Avslutsorsak"]).size()
+        for area, counts in table.items():
+            assert tuple(int(got.get((area, e), 0)) for e in ("Enligt plan", "Ej enligt plan", "Övrigt")) == counts, (year, area)
+        assert len(s) == {2019: 231, 2020: 264}[year]
+    ej = {y: (demo_wb.service(y)["Avslutsorsak"] == "Ej enligt plan").mean() * 100 for y in YEARS}
+    assert round(ej[2019]) == 7 and round(ej[2020]) == 5  # line 336
+    assert 195 <= len(demo_wb.service(2018)) <= 210 and 280 <= len(demo_wb.service(2021)) <= 300
+    assert 295 <= len(demo_wb.service(2022)) <= 315
+    assert all(5 <= ej[y] <= 8 for y in (2018, 2021, 2022))
+
+
+OPPENVARD_REPORT = {  # report lines 352-371: ending → (n, snb, familjekonflikter or None)
+    2019: {"Enligt plan": (124, 30, None), "Avbruten": (64, 32, 11), "Övergår till annan insats": (50, 21, None),
+           "Övergår till service": (18, None, None), "Övrigt": (0, 0, 0)},
+    2020: {"Enligt plan": (140, None, 35), "Avbruten": (65, 21, 17), "Övergår till annan insats": (40, 20, None),
+           "Övergår till service": (10, None, None), "Övrigt": (0, 0, 0)},
+}
+
+
+def test_demo_oppenvard_calibration(demo_wb):
+    for year, table in OPPENVARD_REPORT.items():
+        o = demo_wb.oppenvard(year)
+        assert len(o) == {2019: 256, 2020: 255}[year]
+        for ending, (n, snb, fam) in table.items():
+            e = o[o["Avslutsorsak"] == ending]
+            assert len(e) == n, (year, ending)
+            assert snb is None or (e["grupp"] == "snb").sum() == snb, (year, ending)
+            assert fam is None or (e["grupp"] == "familjekonflikter").sum() == fam, (year, ending)
+    pct = {y: demo_wb.oppenvard(y)["Avslutsorsak"].value_counts(normalize=True) * 100 for y in YEARS}
+    assert round(pct[2019]["Enligt plan"], 1) == 48.4 and round(pct[2020]["Enligt plan"], 1) == 54.9
+    assert round(pct[2019]["Avbruten"]) == 25 and round(pct[2020]["Avbruten"]) == 25
+    assert 230 <= len(demo_wb.oppenvard(2018)) <= 250
+    assert 40 <= pct[2018]["Enligt plan"] <= 44 and 26 <= pct[2018]["Avbruten"] <= 30
+    for y in (2021, 2022):
+        assert 55.5 <= pct[y]["Enligt plan"] <= 57.5 and 22 <= pct[y]["Avbruten"] <= 24
+    o = demo_wb.oppenvard()
+    persons = o.groupby("start_ar")["Personnummer"].nunique()
+    assert persons[2020] > persons[2019], "'Antalet personer som beviljas öppenvårdsinsatser ökar'"
+    ovr = o[(o["Avslutsorsak"] == "Avbruten") & (o["grupp"] == "ovriga")]["Orsakskod"]
+    assert {"O01", "O05", "O09"} & set(ovr), "the other causes the report names among the avbrutna"
+
+
+# --- persons across years ---------------------------------------------------------------------
+
+
+def test_some_children_come_back(demo_wb):
+    akt = demo_wb.akt
+    years_of = akt.groupby("Personnummer")["ar"].nunique()
+    assert (years_of >= 2).sum() > 1000 and (years_of >= 3).any()
+    seen: set[str] = set()
+    for y in YEARS:
+        persons = set(akt.loc[akt["ar"] == y, "Personnummer"])
+        if y > YEARS[0]:
+            assert 0.15 <= len(persons & seen) / len(persons) <= 0.25, y
+        seen |= persons
+    linked = akt[akt["Personnummer"].isin(years_of[years_of >= 2].index)]
+    assert (linked.groupby("Personnummer")[["Kön", "Stadsdel"]].nunique() == 1).all().all(), "same sex and stadsdel"
+    assert (_age(akt) == akt["Ålder"]).all(), "every recorded age fits the (possibly shared) birth date"
+
+
+def _akt_frame(akt: dict[int, list[dict]]) -> pd.DataFrame:
+    rows = [{"ar": y, "aktualisering_id": r["id"], "person_id": r["personnummer"], "inkom_datum": pd.Timestamp(r["date"]),
+             "aktualiseringstyp": r["typ"], "kon": r["kon"], "alder": r["alder"], "orsakskod": r["orsakskod"],
+             "anmalare": r["anmalare"], "stadsdel": r["stadsdel"], "beslut": r["beslut"]} for y, recs in akt.items() for r in recs]
+    return pd.DataFrame(rows)
+
+
+def _cell_values(t) -> dict[str, int]:
+    X, freq, ids = t.cells.model()
+    return dict(zip(ids, (X.T @ freq).round().astype(int).tolist(), strict=True))
+
+
+def test_linking_persons_changes_no_inflow_count(tmp_path):
+    """The cross-year pass changes only Personnummer: every cell of the Inflöde chapter (records
+    and persons per year) is the same before and after it, for every year."""
+    targets = generate.load_targets()
+    akt = {y: generate.build_aktualiseringar(y, targets) for y in YEARS}
+    caseflow.adjust_ansokan(akt, targets)
+    before = _akt_frame(akt)
+    linked = copy.deepcopy(akt)
+    caseflow.link_persons(linked, targets)
+    after = _akt_frame(linked)
+    pd.testing.assert_frame_equal(before.drop(columns="person_id"), after.drop(columns="person_id"))
+    assert (before["person_id"] != after["person_id"]).mean() > 0.1
+    bef = []
+    for y in YEARS:
+        b = pd.read_excel(generate.write_struktur(y, targets, tmp_path))
+        bef.append(b.rename(columns={"Stadsdel": "stadsdel", "Åldersgrupp": "aldersgrupp", "Antal": "antal"}).assign(ar=y))
+    bef = pd.concat(bef, ignore_index=True)
+    for year, cutoff in [(y, None) for y in YEARS] + [(2020, "2021-03-31")]:
+        cells0 = _cell_values(inflode.tabulate(before, bef, year, cutoff, model_margins=False))
+        cells1 = _cell_values(inflode.tabulate(after, bef, year, cutoff, model_margins=False))
+        assert cells0 == cells1, year
+        assert any("barn" in c for c in cells1), "person counts are among the cells compared"
+    persons = before.groupby("ar")["person_id"].nunique().to_dict()
+    assert after.groupby("ar")["person_id"].nunique().to_dict() == persons
+    assert (after.groupby("person_id")["ar"].nunique() >= 2).sum() > (before.groupby("person_id")["ar"].nunique() >= 2).sum()
+
+
+def test_post_passes_change_only_what_they_should():
+    targets = generate.load_targets()
+    base = {y: generate.build_aktualiseringar(y, targets) for y in YEARS}
+    final = caseflow.aktualiseringar(targets)
+    for y in YEARS:
+        b, f = _akt_frame({y: base[y]}), _akt_frame({y: final[y]})
+        changed = b["beslut"] != f["beslut"]
+        assert f.loc[changed, "aktualiseringstyp"].str.startswith("Ansökan").all()
+        pd.testing.assert_frame_equal(b.drop(columns=["person_id", "beslut"]), f.drop(columns=["person_id", "beslut"]))
+        assert b["person_id"].nunique() == f["person_id"].nunique()
+
+
+# --- kontrast and small volumes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["kontrast", "kontrast_small", "demo_small"])
+def test_flow_rules_hold_in_other_scenarios(name, request):
+    s: Scenario = request.getfixturevalue(name)
+    w = Workbooks(s.raw)
+    assert flow_problems(w) == []
+    assert len(w.utr) > 0 and len(w.ins) > 0
+    assert (w.ins["Grund"] == "Service").any() and len(w.oppenvard()) > 0
+    for table in ("utredningar", "insatser"):
+        assert len(ingest.load(table, s.processed)) > 0, "ingest accepts the case extracts"
+
+
+def test_kontrast_flow_contradicts_the_demo(kontrast):
+    w = Workbooks(kontrast.raw)
+    utr = w.utr
+    ans = utr[utr["Startgrund"] == "Ansökan"].groupby("start_ar").size().reindex(YEARS)
+    assert ans.is_monotonic_increasing and ans[2022] > ans[2018], "utredningar after ansökan rise"
+    ended = utr[utr["slut_ar"].isin(YEARS)]
+    share = pd.crosstab([ended["slut_ar"], ended["Startgrund"]], ended["Utfall"], normalize="index") * 100
+    no_action = share.xs("Anmälan", level=1)["Ingen insats"]
+    assert no_action.is_monotonic_decreasing and no_action.max() < 36, "after anmälan few, and fewer, without insats"
+    assert (share.xs("Ansökan", level=1)["Insats beviljas"] <= 50).all(), "not 'de flesta' after ansökan"
+    without = ended[ended["Utfall"] == "Ingen insats"]
+    need = without["Bedömning"].isin(["Behov samtycke saknas", "Behov tillgodoses annat"]).groupby(without["slut_ar"]).mean()
+    assert need.is_monotonic_decreasing and need[2018] > 0.5
+    cells, totals, empty = [], {}, set()
+    for y in YEARS:
+        s = w.service(y)
+        totals[y] = len(s)
+        ej = (s["Avslutsorsak"] == "Ej enligt plan").mean()
+        assert 0.20 <= ej <= 0.30, (y, ej)
+        cells += s.groupby(["problemomrade", "Avslutsorsak"]).size().tolist()
+        if (s.groupby("problemomrade").size().reindex(list(codes.problemomrade_etikett()), fill_value=0) == 0).any():
+            empty.add(y)
+    assert sum(1 <= c <= 4 for c in cells) >= 10
+    assert empty >= {2020, 2021}, "a problem area without cases in a year"
+    assert pd.Series(totals).is_monotonic_decreasing
+    ep = {y: (w.oppenvard(y)["Avslutsorsak"] == "Enligt plan").mean() for y in YEARS}
+    avb = {y: (w.oppenvard(y)["Avslutsorsak"] == "Avbruten").mean() for y in YEARS}
+    assert pd.Series(ep).is_monotonic_decreasing and round(ep[2018], 2) == 0.60 and round(ep[2022], 2) == 0.40
+    assert pd.Series(avb).is_monotonic_increasing
+    o19 = w.oppenvard(2019)
+    assert len(o19[o19["Avslutsorsak"] == "Avbruten"]) > 0 and not (o19[o19["Avslutsorsak"] == "Avbruten"]["grupp"] == "snb").any()
+
+
+@pytest.mark.parametrize("scenario", ["demo", "kontrast"])
+def test_scaled_flow_quotas_are_consistent(scenario):
+    full = generate.load_targets(scenario)["utfall"]
+    t = generate.load_targets(scenario, 0.06)
+    u = t["utfall"]
+    for y in YEARS:
+        types = t["aktualiseringstyper"][y]
+        assert 0 <= u["ansokan_utredning"][y] <= types["Ansökan 0-17"] + types["Ansökan 18-20"]
+        for key in ("service", "oppenvard"):
+            flat = [n for v in u[key][y].values() for n in (v.values() if isinstance(v, dict) else v)]
+            flat_full = [n for v in full[key][y].values() for n in (v.values() if isinstance(v, dict) else v)]
+            assert all(isinstance(n, int) and n >= 0 for n in flat)
+            assert abs(sum(flat) - 0.06 * sum(flat_full)) <= 1
+    assert u["utredning_utfall"] == full["utredning_utfall"] and u["bedomning"] == full["bedomning"], "shares do not scale"
+
+
+def test_subset_of_years_is_cut_like_a_first_year(raw_twice):
+    """Written alone, 2020 is the first year: its case files hold the cases begun earlier and
+    ongoing on 1 January 2020, with references to unwritten files blank (and ingest accepts them)."""
+    a, _ = raw_twice
+    w = Workbooks(a)
+    early = w.utr[w.utr["start_ar"] < 2020]
+    assert len(early) > 0 and early["Aktualiserings-ID"].isna().all()
+    assert (early["Slutdatum"].isna() | (early["Slutdatum"] >= pd.Timestamp("2020-01-01"))).all()
+    ids = set(w.utr["Utrednings-ID"])
+    assert w.ins["Utrednings-ID"].dropna().isin(ids).all()
+    assert (w.ins["Startdatum"] <= pd.Timestamp(dt.date(2020, 12, 31))).all()
