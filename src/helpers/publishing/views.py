@@ -209,6 +209,10 @@ def _escape_md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+#: Cap on a column's share of the dashes (a long label wraps rather than squeezing the numbers).
+MAX_DASHES = 40
+
+
 def markdown_table(
     df: pd.DataFrame,
     decimals: int | Mapping[str, int] | None = None,
@@ -253,7 +257,11 @@ def markdown_table(
     for c in columns:
         values, right = cells(c)
         body.append(values)
-        align.append("---:" if right else ":---")
+        # Pandoc sizes the columns of a table that must wrap by the dashes under the header: as
+        # many as the longest cell (or header word, since headers wrap), so that labels get room
+        # and numbers do not (the PDF would otherwise break "Omsorgssvikt" in a column of equal width).
+        width = min(MAX_DASHES, max(3, *(len(w) for w in str(c).split()), *(len(v) for v in values)))
+        align.append("-" * (width - 1) + ":" if right else ":" + "-" * (width - 1))
     lines = [
         "| " + " | ".join(_escape_md(str(c)) for c in columns) + " |",
         "|" + "|".join(align) + "|",
