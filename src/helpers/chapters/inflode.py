@@ -21,14 +21,20 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.analysis.disclosure import MIN_DENOMINATOR, CellSet
+from helpers.chapters.records import (
+    AREA_OVRIGA,
+    AREA_UTSATT,
+    age_group,
+    first_per_person,
+)
 from helpers.data import codes
 
 if TYPE_CHECKING:
     from helpers.publishing.publish import Publisher
 
-AGEGROUPS = ("0-12", "13-17", "18-20")
 CLOSED = ("kronologiska", "service", "annan_verksamhet")
-AREA_UTSATT, AREA_OVRIGA = "Utsatta områden", "Övriga områden"
+#: A person's first record: the earliest received, ties by id.
+PERSON_ORDER = ["inkom_datum", "aktualisering_id"]
 #: Month of the sample (stickprov) of all anmälningar, as in the 2021 report.
 SAMPLE_MONTH = 3
 
@@ -62,7 +68,7 @@ def prepare(akt: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> pd.DataFra
     df["typ"] = at.map(types["typ"])
     df["alderskategori"] = at.map(types["alderskategori"])
     df["kategori"] = df["orsakskod"].astype(str).map(codes.orsak_kategori())
-    df["aldersgrupp"] = pd.cut(df["alder"].astype(int), [-1, 12, 17, 20], labels=list(AGEGROUPS)).astype(str)
+    df["aldersgrupp"] = age_group(df["alder"])
     df["utsatt_omrade"] = df["stadsdel"].astype(str).isin(codes.utsatta_omraden())
     df["omrade"] = df["utsatt_omrade"].map({True: AREA_UTSATT, False: AREA_OVRIGA})
     df["manad"] = df["inkom_datum"].dt.month
@@ -83,16 +89,6 @@ def comparison_years(df: pd.DataFrame, year: int, span: int = 2) -> list[int]:
     if year not in avail:
         raise ValueError(f"Året {year} finns inte i data (tillgängliga år: {', '.join(map(str, avail))}).")
     return [y for y in avail if year - span <= y <= year]
-
-
-def _first_per_person(df: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.Series:
-    """True on the first record (by date, id) of each person within ``by`` among ``mask``: counting
-    these records counts persons, and keeps the count a sum of records for disclosure control."""
-    d = df[mask].sort_values(["inkom_datum", "aktualisering_id"])
-    first = d.index[~d.duplicated([*by, "person_id"])]
-    out = pd.Series(False, index=df.index)
-    out.loc[first] = True
-    return out
 
 
 @dataclass(frozen=True)
@@ -176,9 +172,9 @@ def tabulate(akt: pd.DataFrame, befolkning: pd.DataFrame, year: int, data_cutoff
     per_person = df[march].groupby(["ar", "person_id"])["aktualisering_id"].transform("size")
     df["repeat_march"] = False
     df.loc[per_person.index, "repeat_march"] = per_person >= 2
-    df["brott_utsatt_first"] = _first_per_person(
-        df, march & (df["kategori"] == "brottslighet") & df["utsatt_omrade"], ["ar"])
-    df["child_first"] = _first_per_person(df, a017, ["ar"])
+    df["brott_utsatt_first"] = first_per_person(
+        df, march & (df["kategori"] == "brottslighet") & df["utsatt_omrade"], ["ar"], PERSON_ORDER)
+    df["child_first"] = first_per_person(df, a017, ["ar"], PERSON_ORDER)
 
     cs = CellSet(df, unit="aktualiseringar")
     lv_typ = codes.values("aktualiseringstyper")

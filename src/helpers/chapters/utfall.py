@@ -29,13 +29,18 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.disclosure import MIN_DENOMINATOR, CellSet
+from helpers.chapters.records import (
+    AREA_OVRIGA,
+    AREA_UTSATT,
+    as_known_on,
+    case_columns,
+    first_per_person,
+)
 from helpers.data import codes
 
 if TYPE_CHECKING:
     from helpers.publishing.publish import Publisher
 
-AGEGROUPS = ("0-12", "13-17", "18-20")
-AREA_UTSATT, AREA_OVRIGA = "Utsatta områden", "Övriga områden"
 #: Problem area of a service insats whose orsakskod is in none of the six areas.
 OTHER_AREA = "annat"
 OTHER_AREA_LABEL = "Annat problemområde"
@@ -63,35 +68,10 @@ def cutoff_date(year: int) -> pd.Timestamp:
     return pd.Timestamp(year=int(year), month=12, day=31)
 
 
-def _censor(df: pd.DataFrame, cutoff: pd.Timestamp, outcome_cols: tuple[str, ...]) -> pd.DataFrame:
-    """Cases as known on ``cutoff``: later starts dropped, later ends (and their outcome) blanked."""
-    df = df[df["start_datum"] <= cutoff].copy()
-    late = df["slut_datum"] > cutoff
-    df.loc[late, "slut_datum"] = pd.NaT
-    for col in outcome_cols:
-        keep = ~late & df["slut_datum"].notna() & df[col].notna()
-        df[col] = df[col].astype(object).where(keep, None)
-    return df
-
-
-def _common(df: pd.DataFrame) -> pd.DataFrame:
-    df["kon"] = df["kon"].astype(str)
-    df["stadsdel"] = df["stadsdel"].astype(str)
-    df["orsakskod"] = df["orsakskod"].astype(str)
-    df["alder"] = df["alder"].astype(int)
-    df["aldersgrupp"] = pd.cut(df["alder"], [-1, 12, 17, 20], labels=list(AGEGROUPS)).astype(str)
-    df["utsatt_omrade"] = df["stadsdel"].isin(codes.utsatta_omraden())
-    df["omrade"] = df["utsatt_omrade"].map({True: AREA_UTSATT, False: AREA_OVRIGA})
-    df["start_ar"] = df["start_datum"].dt.year.astype(int)
-    df["slut_ar"] = df["slut_datum"].dt.year.astype("Int64")
-    return df
-
-
 def prepare_utredningar(utr: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Utredningar as known on ``cutoff``, with the aktualisering's date (``inkom_datum``; the
     start date when the aktualisering is not in the data) and derived columns."""
-    df = _censor(utr, cutoff, ("utfall", "bedomning"))
-    df = _common(df)
+    df = case_columns(as_known_on(utr, cutoff, ("utfall", "bedomning")))
     inkom = akt.set_index(akt["aktualisering_id"].astype(str))["inkom_datum"]
     ids = df["aktualisering_id"].astype(object).where(df["aktualisering_id"].notna(), None)
     df["inkom_datum"] = ids.map(lambda i: inkom.get(str(i)) if i is not None else None)
@@ -105,8 +85,7 @@ def prepare_utredningar(utr: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timesta
 
 def prepare_insatser(ins: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Insatser as known on ``cutoff``, with problem area (service) and cause group (bistånd)."""
-    df = _censor(ins, cutoff, ("avslutsorsak",))
-    df = _common(df)
+    df = case_columns(as_known_on(ins, cutoff, ("avslutsorsak",)))
     df["insatstyp"] = df["insatstyp"].astype(str)
     df["grund"] = df["grund"].astype(str)
     area = codes.problemomrade()
@@ -121,15 +100,6 @@ def prepare_insatser(ins: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
         df.loc[m, "grupp"] = label
     df["enhet"] = "insats"
     return df.reset_index(drop=True)
-
-
-def _first_per_person(df: pd.DataFrame, mask: pd.Series, by: list[str], date: str) -> pd.Series:
-    """True on each person's first record (by ``date``, then position) within ``by`` among ``mask``."""
-    d = df[mask].sort_values([date], kind="stable")
-    first = d.index[~d.duplicated([*by, "person_id"])]
-    out = pd.Series(False, index=df.index)
-    out.loc[first] = True
-    return out
 
 
 def returns(records: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timestamp, *, days: int = RETURN_DAYS) -> pd.DataFrame:
@@ -235,7 +205,7 @@ def tabulate(akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFrame, befolkning
                           levels={"start_ar": years, "startgrund": lv_grund}).rename(columns={"start_ar": "ar"})
     started_total = cs.tabulate("utr-start", by="start_ar", where=is_u & started_in,
                                 levels={"start_ar": years}).rename(columns={"start_ar": "ar"})
-    df["utr_first"] = _first_per_person(df, is_u & (df["start_ar"] == year), [], "start_datum")
+    df["utr_first"] = first_per_person(df, is_u & (df["start_ar"] == year), [], ["start_datum"])
     children = cs.total("utr-barn", where=df["utr_first"])
 
     ended = cs.tabulate("fig-utr-utfall", by=["slut_ar", "startgrund", "utfall"], where=is_u & ended_in,
@@ -268,7 +238,7 @@ def tabulate(akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFrame, befolkning
                                  ).rename(columns={"slut_ar": "ar"})
     service_total = cs.tabulate("service", by="slut_ar", where=service_rows,
                                 levels={"slut_ar": service_years}).rename(columns={"slut_ar": "ar"})
-    df["service_first"] = _first_per_person(df, service_rows & (df["slut_ar"] == year), [], "slut_datum")
+    df["service_first"] = first_per_person(df, service_rows & (df["slut_ar"] == year), [], ["slut_datum"])
     service_children = cs.total("service-barn", where=df["service_first"])
 
     opp = is_i & (df["grund"] == "Bistånd") & (df["insatstyp"] == OPPENVARD)
@@ -281,9 +251,9 @@ def tabulate(akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFrame, befolkning
     oppenvard_groups = cs.tabulate("tbl-oppenvard-grupp", by=["slut_ar", "avslutsorsak", "bistandsgrupp"],
                                    where=opp_ended, levels={"slut_ar": years, "avslutsorsak": lv_bistand,
                                                             "bistandsgrupp": lv_group}).rename(columns={"slut_ar": "ar"})
-    df["opp_first"] = _first_per_person(df, opp_ended & (df["slut_ar"] == year), [], "slut_datum")
+    df["opp_first"] = first_per_person(df, opp_ended & (df["slut_ar"] == year), [], ["slut_datum"])
     oppenvard_children = cs.total("oppenvard-barn", where=df["opp_first"])
-    df["opp_start_first"] = _first_per_person(df, opp & started_in, ["start_ar"], "start_datum")
+    df["opp_start_first"] = first_per_person(df, opp & started_in, ["start_ar"], ["start_datum"])
     oppenvard_persons = cs.tabulate("oppenvard-personer", by="start_ar", where=df["opp_start_first"],
                                     levels={"start_ar": years}).rename(columns={"start_ar": "ar"})
 
