@@ -25,6 +25,7 @@ from helpers.chapters.records import (
     AREA_OVRIGA,
     AREA_UTSATT,
     age_group,
+    cell,
     first_per_person,
 )
 from helpers.data import codes
@@ -340,17 +341,6 @@ def since_rising(counts: dict[int, int | None], year: int) -> int:
     while counts.get(since - 1) is not None and counts.get(since) is not None and counts[since - 1] < counts[since]:
         since -= 1
     return since
-
-
-def cell(frame: pd.DataFrame, **where: object) -> str:
-    """The cell id of the one row of a tabulated frame whose columns equal the given values."""
-    m = pd.Series(True, index=frame.index)
-    for k, v in where.items():
-        m &= frame[k] == v
-    ids = frame.loc[m, "cell"].tolist()
-    if len(ids) != 1:
-        raise KeyError(f"{len(ids)} rader matchar {where} (en väntades)")
-    return ids[0]
 
 
 _TYPE_SLUG = {"Anmälan 0-17": "anmalan_0_17", "Anmälan 18-20": "anmalan_18_20", "Ansökan 0-17": "ansokan_0_17",

@@ -16,6 +16,17 @@ AGEGROUPS = ("0-12", "13-17", "18-20")
 AREA_UTSATT, AREA_OVRIGA = "Utsatta områden", "Övriga områden"
 
 
+def cell(frame: pd.DataFrame, **where: object) -> str:
+    """The cell id of the one row of a tabulated frame whose columns equal the given values."""
+    m = pd.Series(True, index=frame.index)
+    for k, v in where.items():
+        m &= frame[k] == v
+    ids = frame.loc[m, "cell"].tolist()
+    if len(ids) != 1:
+        raise KeyError(f"{len(ids)} rader matchar {where} (en väntades)")
+    return ids[0]
+
+
 def first_per_person(df: pd.DataFrame, mask: pd.Series, by: list[str], order: list[str]) -> pd.Series:
     """True on each person's first record (sorted by ``order``, ties in frame order) within the
     groups ``by`` among the records where ``mask`` is true; False elsewhere (same index as ``df``)."""

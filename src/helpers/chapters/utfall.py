@@ -34,6 +34,7 @@ from helpers.chapters.records import (
     AREA_UTSATT,
     as_known_on,
     case_columns,
+    cell,
     first_per_person,
 )
 from helpers.data import codes
@@ -308,17 +309,6 @@ def tabulate_protected(publisher: Publisher, akt: pd.DataFrame, utr: pd.DataFram
     t = tabulate(akt, utr, ins, befolkning, year)
     publisher.protect(t.cells)
     return t
-
-
-def cell(frame: pd.DataFrame, **where: object) -> str:
-    """The cell id of the one row of a tabulated frame whose columns equal the given values."""
-    m = pd.Series(True, index=frame.index)
-    for k, v in where.items():
-        m &= frame[k] == v
-    ids = frame.loc[m, "cell"].tolist()
-    if len(ids) != 1:
-        raise KeyError(f"{len(ids)} rader matchar {where} (en väntades)")
-    return ids[0]
 
 
 def area_label(area: str) -> str:
