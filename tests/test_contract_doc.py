@@ -244,5 +244,16 @@ def test_the_rules_of_ingest_fit_the_contract_and_code_lists():
     grund = next(c for c in sheets["insatser"].columns if c.name == "grund")
     assert set(ingest.GRUND_AVSLUT) == set(grund.codes)
     assert set(ingest.GRUND_AVSLUT.values()) <= set(codes.load("avslutsorsaker").columns)
-    assert set(codes.load("insatstyper")["form"]) == {"öppen", "heldygn"}
+    avslut = codes.load("avslutsorsaker")
+    assert ingest.PLACERING_AVSLUT in avslut.columns
+    byte = avslut.set_index("avslutsorsak").loc[ingest.BYTE_AV_PLACERINGSFORM]
+    assert byte[ingest.PLACERING_AVSLUT] and not byte[list(ingest.GRUND_AVSLUT.values())].any()
+    assert set(codes.load("insatstyper")["form"]) == {"öppen", "heldygn"} == {ingest.FORM_OPPEN, ingest.FORM_PLACERING}
+    assert {ingest.STODBOENDE, ingest.STODBOENDE_REGISTRERAD_FORE} <= set(codes.values("insatstyper"))
+    assert {"registrerad_som", "ensamkommande", "situation_efter"} <= names["insatser"]
+    for table in (*ingest.AGE_AT_YEAR_END, *ingest.SNAPSHOT_TABLES):
+        assert {"alder", "person_id", "insats_id", "placeringsform", "registrerad_som", "lagrum",
+                "tidigare_oppenvard"} <= names[table]
+        form = next(c for c in sheets[table].columns if c.name == "placeringsform")
+        assert set(form.codes) == {ingest.STODBOENDE, ingest.STODBOENDE_REGISTRERAD_FORE}
     assert set(codes.load("startgrund")["typ"]) == set(codes.load("aktualiseringstyper")["typ"])

@@ -3,7 +3,9 @@
 The workbooks are written here with openpyxl, from the headers in :mod:`helpers.data.contract`. The
 personnummer are synthetic (:func:`helpers.data.pnr.make` with födelsenummer 980–999) and consistent
 with Ålder and Kön, as the contract demands. The hand-made utredningar and insatser refer to the
-hand-made aktualiseringar (and insatser to utredningar) as the rules across files demand. Each
+hand-made aktualiseringar (and insatser to utredningar) as the rules across files demand; the
+insatser hold a chain of placements (changes of placement form) and the review of placements on 31
+December (placeringar_december) refers to two of them. Each
 bad-input case checks that ingest raises a :class:`RawDataError` naming file, sheet, Excel row,
 column and rule, that the command line exits with 2, and that a ``processed_dir`` from an earlier
 good run is left byte for byte as it was.
@@ -36,14 +38,17 @@ AKT_FILE = f"aktualiseringar_{YEAR}.xlsx"
 STR_FILE = f"struktur_{YEAR}.xlsx"
 UTR_FILE = f"utredningar_{YEAR}.xlsx"
 INS_FILE = f"insatser_{YEAR}.xlsx"
+DEC_FILE = f"placeringar_december_{YEAR}.xlsx"
 AKT_SHEET = contract.AKTUALISERINGAR.sheets[0]
 BEF_SHEET = next(s for s in contract.STRUKTUR.sheets if s.name == "Befolkning")
 UTR_SHEET = contract.UTREDNINGAR.sheets[0]
 INS_SHEET = contract.INSATSER.sheets[0]
+DEC_SHEET = contract.PLACERINGAR_DEC.sheets[0]
 AKT_HEADERS = [c.header for c in AKT_SHEET.columns]
 BEF_HEADERS = [c.header for c in BEF_SHEET.columns]
 UTR_HEADERS = [c.header for c in UTR_SHEET.columns]
 INS_HEADERS = [c.header for c in INS_SHEET.columns]
+DEC_HEADERS = [c.header for c in DEC_SHEET.columns]
 
 
 @dataclass(frozen=True)
@@ -123,21 +128,53 @@ def utr_rows() -> list[dict[str, object]]:
 
 
 def ins_rows() -> list[dict[str, object]]:
-    """Valid insatser of 2020: two bistånd after U2020-0001, a service insats after the
-    aktualisering with Beslut service, and a placement begun in 2019 that ended in 2020."""
-    spec = [  # id, utredning, aktualisering, person, stadsdel, typ, grund, lagrum, orsak, start, slut, avslut, situation, ensam
-        ("I2020-0001", "U2020-0001", None, 0, "Berga", "Öppenvård", "Bistånd", None, "B06", dt.date(2020, 7, 1), None, None, None, None),
-        ("I2020-0002", None, "A2020-00002", 1, "Centrum", "Kontaktperson", "Service", None, "X02", dt.date(2020, 6, 20),
+    """Valid insatser of 2020: two bistånd after U2020-0001 (an open insats and a placement), a
+    service insats after the aktualisering with Beslut service, a placement begun in 2019 that ended
+    in 2020, a chain of placements of one child under the same lagrum (Jourhem, then Familjehem the
+    day after, then Stödboende the same day, registered as HVB before 2021: each change ends with
+    Byte av placeringsform) and an HVB placement of the child who had the service insats."""
+    byte = "Byte av placeringsform"
+    spec = [  # id, utredning, aktualisering, person, stadsdel, typ, registrerad som, grund, lagrum, orsak, start, slut,
+        # avslut, situation, ensam
+        ("I2020-0001", "U2020-0001", None, 0, "Berga", "Öppenvård", None, "Bistånd", None, "B06", dt.date(2020, 7, 1), None,
+         None, None, None),
+        ("I2020-0002", None, "A2020-00002", 1, "Centrum", "Kontaktperson", None, "Service", None, "X02", dt.date(2020, 6, 20),
          dt.date(2020, 10, 1), "Enligt plan", None, None),
-        ("I2020-0003", None, None, 2, "Ryd", "HVB", "Bistånd", "LVU 3 §", "O01", dt.date(2019, 6, 1), dt.date(2020, 3, 15),
+        ("I2020-0003", None, None, 2, "Ryd", "HVB", "HVB", "Bistånd", "LVU 3 §", "O01", dt.date(2019, 6, 1), dt.date(2020, 3, 15),
          "Övergår till annan insats", "Hos en eller båda föräldrarna", "Nej"),
-        ("I2020-0004", "U2020-0001", None, 0, "Berga", "Familjehem", "Bistånd", "SoL", "O11", dt.date(2020, 8, 15), None, None, None, "Nej"),
+        ("I2020-0004", "U2020-0001", None, 0, "Berga", "Familjehem", "Familjehem", "Bistånd", "SoL", "O11", dt.date(2020, 8, 15),
+         None, None, None, "Nej"),
+        ("I2020-0005", None, None, 3, "Skäggetorp", "Jourhem", "Jourhem", "Bistånd", "LVU 3 §", "B09", dt.date(2020, 2, 1),
+         dt.date(2020, 4, 30), byte, None, "Nej"),
+        ("I2020-0006", None, None, 3, "Skäggetorp", "Familjehem", "Familjehem", "Bistånd", "LVU 3 §", "B09", dt.date(2020, 5, 1),
+         dt.date(2020, 9, 30), byte, None, "Nej"),
+        ("I2020-0007", None, None, 3, "Skäggetorp", "Stödboende", "HVB", "Bistånd", "LVU 3 §", "B09", dt.date(2020, 9, 30),
+         None, None, None, "Nej"),
+        ("I2020-0008", None, None, 1, "Centrum", "HVB", "HVB", "Bistånd", "SoL", "X02", dt.date(2020, 11, 1), None, None, None, "Nej"),
     ]
     return [
         {"Insats-ID": iid, "Utrednings-ID": uid, "Aktualiserings-ID": aid, **child(person, start), "Stadsdel": area,
-         "Insatstyp": typ, "Grund": grund, "Lagrum": lagrum, "Orsakskod": orsak, "Startdatum": _dt(start),
-         "Slutdatum": _dt(end), "Avslutsorsak": avslut, "Situation efter": situation, "Ensamkommande": ensam}
-        for iid, uid, aid, person, area, typ, grund, lagrum, orsak, start, end, avslut, situation, ensam in spec
+         "Insatstyp": typ, "Registrerad som": reg, "Grund": grund, "Lagrum": lagrum, "Orsakskod": orsak,
+         "Startdatum": _dt(start), "Slutdatum": _dt(end), "Avslutsorsak": avslut, "Situation efter": situation,
+         "Ensamkommande": ensam}
+        for iid, uid, aid, person, area, typ, reg, grund, lagrum, orsak, start, end, avslut, situation, ensam in spec
+    ]
+
+
+def dec_rows(year: int = YEAR) -> list[dict[str, object]]:
+    """Valid placeringar_december of 2020: the two placements of ``ins_rows`` in HVB and stödboende
+    ongoing on 31 December (both registered as HVB before 2021). Only the child of I2020-0008 had
+    an open insats (the service insats I2020-0002) before the placement."""
+    day = dt.date(year, 12, 31)
+    spec = [  # insats, person, stadsdel, placeringsform, registrerad som, lagrum, anledning, skola, tidigare öppenvård
+        ("I2020-0007", 3, "Skäggetorp", "Stödboende", "HVB", "LVU 3 §", "Eget beteende", None, "Nej"),
+        ("I2020-0008", 1, "Centrum", "HVB", "HVB", "SoL", "Brist i omsorgen", "Ja", "Ja"),
+    ]
+    return [
+        {"Insats-ID": iid, **child(person, day), "Stadsdel": area, "Placeringsform": form, "Registrerad som": reg,
+         "Lagrum": lagrum, "Anledning": anledning, "Skolsituation tillgodosedd": skola, "Tidigare öppenvård": tidigare,
+         "Ensamkommande": "Nej"}
+        for iid, person, area, form, reg, lagrum, anledning, skola, tidigare in spec
     ]
 
 
@@ -182,12 +219,17 @@ def write_ins(raw: Path, rows: list[dict] | None = None, name: str = INS_FILE) -
     write_xlsx(raw / name, {INS_SHEET.name: table(INS_HEADERS, ins_rows() if rows is None else rows)})
 
 
+def write_dec(raw: Path, rows: list[dict] | None = None, name: str = DEC_FILE) -> None:
+    write_xlsx(raw / name, {DEC_SHEET.name: table(DEC_HEADERS, dec_rows() if rows is None else rows)})
+
+
 def write_good_raw(raw: Path) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     write_akt(raw)
     write_struktur(raw)
     write_utr(raw)
     write_ins(raw)
+    write_dec(raw)
     return raw
 
 
@@ -229,11 +271,12 @@ def ingested(raw, tmp_path) -> tuple[Path, Path, dict]:
 def test_run_writes_tables_and_manifest(ingested):
     raw, processed, manifest = ingested
     assert sorted(p.name for p in processed.iterdir()) == [
-        "aktualiseringar.parquet", "befolkning.parquet", "insatser.parquet", "manifest.json", "utredningar.parquet"]
+        "aktualiseringar.parquet", "befolkning.parquet", "insatser.parquet", "manifest.json", "placeringar_december.parquet",
+        "utredningar.parquet"]
     assert json.loads((processed / "manifest.json").read_text(encoding="utf-8")) == manifest
 
     inputs = manifest["inputs"]
-    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE}
+    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE, DEC_FILE}
     for name, info in inputs.items():
         assert info["sha256"] == hashlib.sha256((raw / name).read_bytes()).hexdigest()
         assert info["year"] == YEAR
@@ -242,6 +285,7 @@ def test_run_writes_tables_and_manifest(ingested):
     assert inputs[STR_FILE]["rows"] == {"befolkning": len(bef_rows())}
     assert inputs[UTR_FILE]["rows"] == {"utredningar": len(utr_rows())}
     assert inputs[INS_FILE]["rows"] == {"insatser": len(ins_rows())}
+    assert inputs[DEC_FILE]["rows"] == {"placeringar_december": len(dec_rows())}
 
     outputs = manifest["outputs"]
     assert outputs["aktualiseringar.parquet"]["rows"] == len(PERSONS)
@@ -324,7 +368,10 @@ def test_processed_case_tables(ingested):
     assert utr["slut_datum"].isna().tolist() == [r["Slutdatum"] is None for r in utr_rows()]
     assert utr["utfall"].isna().tolist() == utr["slut_datum"].isna().tolist()
     assert ins["slut_datum"].isna().tolist() == [r["Slutdatum"] is None for r in ins_rows()]
-    assert ins["lagrum"].isna().tolist() == [True, True, False, False]
+    assert ins["lagrum"].isna().tolist() == [r["Insatstyp"] in ("Öppenvård", "Kontaktperson") for r in ins_rows()]
+    assert ins["registrerad_som"].astype(object).where(ins["registrerad_som"].notna(), None).tolist() == [
+        r["Registrerad som"] for r in ins_rows()]
+    assert ins["registrerad_som"].notna().tolist() == ins["lagrum"].notna().tolist() == ins["ensamkommande"].notna().tolist()
     assert utr.loc[utr["utredning_id"] == "U2020-0003", "start_datum"].dt.year.tolist() == [2019]
     akt = ingest.load("aktualiseringar", processed).set_index("aktualisering_id")
     linked = utr.dropna(subset=["aktualisering_id"])
@@ -332,15 +379,15 @@ def test_processed_case_tables(ingested):
 
 
 def test_an_all_blank_code_column_stays_categorical(raw, tmp_path):
-    """A year in which an optional code column is blank in every row (no placement with a lagrum)
-    still gives the contract's dtype after the parquet round trip."""
-    rows = ins_rows()
-    for row in rows:
-        row["Lagrum"] = None
-    write_ins(raw, rows)
+    """A year in which an optional code column is blank in every row (no placement, so no lagrum,
+    registered form or situation after) still gives the contract's dtype after the parquet round
+    trip."""
+    write_ins(raw, [r for r in ins_rows() if r["Registrerad som"] is None])
+    (raw / DEC_FILE).unlink()
     ingest.run(raw, tmp_path / "processed")
     ins = ingest.load("insatser", tmp_path / "processed")
-    assert ins["lagrum"].isna().all()
+    for name in ("lagrum", "registrerad_som", "situation_efter"):
+        assert ins[name].isna().all(), name
     assert_contract_dtypes(ins, INS_SHEET)
 
 
@@ -442,7 +489,7 @@ def contract_codes(col: contract.Column) -> list[str]:
 def test_every_extract_of_the_contract_can_be_ingested(raw, tmp_path):
     """A workbook for each extract and sheet, built from the contract alone, passes ingest."""
     for extract in contract.EXTRACTS:
-        if extract in (contract.AKTUALISERINGAR, contract.UTREDNINGAR, contract.INSATSER):
+        if extract in (contract.AKTUALISERINGAR, contract.UTREDNINGAR, contract.INSATSER, contract.PLACERINGAR_DEC):
             continue  # rules across columns and files: the hand-made rows above
         sheets = {
             s.name: [[c.header for c in s.columns]] + [[example_value(c, i) for c in s.columns] for i in range(3)]
@@ -618,6 +665,65 @@ def utredning_ended_without_insats(raw: Path) -> None:
     write_utr(raw, rows)
 
 
+def dec_cells(index: int, **changes: object) -> Callable[[Path], None]:
+    """Set cells of the otherwise valid placeringar_december (keys as in :func:`utr_cells`)."""
+
+    def mutate(raw: Path) -> None:
+        rows = dec_rows()
+        rows[index].update({_header(k): v for k, v in changes.items()})
+        write_dec(raw, rows)
+
+    return mutate
+
+
+def other_sex(index: int) -> str:
+    return next(k for k in contract.KON if k != child(index, dt.date(YEAR, 1, 1))["Kön"])
+
+
+INS_2021_FILE = "insatser_2021.xlsx"
+DEC_2021_FILE = "placeringar_december_2021.xlsx"
+
+
+def ins_2021_rows(**changes: object) -> list[dict[str, object]]:
+    """A valid insatser_2021: a stödboende placement begun in 2021, registered as stödboende."""
+    start = dt.date(2021, 3, 1)
+    row = {"Insats-ID": "I2021-0001", "Utrednings-ID": None, "Aktualiserings-ID": None, **child(4, start),
+           "Stadsdel": "Lambohov", "Insatstyp": "Stödboende", "Registrerad som": "Stödboende", "Grund": "Bistånd",
+           "Lagrum": "SoL", "Orsakskod": "O08", "Startdatum": _dt(start), "Slutdatum": None, "Avslutsorsak": None,
+           "Situation efter": None, "Ensamkommande": "Nej"}
+    row.update({_header(k): v for k, v in changes.items()})
+    return [row]
+
+
+def dec_2021_rows(**changes: object) -> list[dict[str, object]]:
+    """A valid placeringar_december_2021: the two placements of 2020 still ongoing (the stödboende
+    placement begun in 2020 still registered as HVB) and the stödboende placement of 2021."""
+    row = {"Insats-ID": "I2021-0001", **child(4, dt.date(2021, 12, 31)), "Stadsdel": "Lambohov",
+           "Placeringsform": "Stödboende", "Registrerad som": "Stödboende", "Lagrum": "SoL", "Anledning": "Brist i omsorgen",
+           "Skolsituation tillgodosedd": "Nej", "Tidigare öppenvård": "Nej", "Ensamkommande": "Nej"}
+    row.update({_header(k): v for k, v in changes.items()})
+    return [*dec_rows(2021), row]
+
+
+def stodboende_2021_registered_as_hvb(raw: Path) -> None:
+    write_ins(raw, ins_2021_rows(Registrerad__som="HVB"), name=INS_2021_FILE)
+
+
+def december_2021(**changes: object) -> Callable[[Path], None]:
+    def mutate(raw: Path) -> None:
+        write_ins(raw, ins_2021_rows(), name=INS_2021_FILE)
+        write_dec(raw, dec_2021_rows(**changes), name=DEC_2021_FILE)
+
+    return mutate
+
+
+def december_refers_to_a_later_placement(raw: Path) -> None:
+    write_ins(raw, ins_2021_rows(), name=INS_2021_FILE)
+    rows = dec_rows()
+    rows.append({**dec_2021_rows()[-1], **child(4, dt.date(YEAR, 12, 31))})
+    write_dec(raw, rows)
+
+
 FUTURE = dt.datetime.combine(dt.date.today() + dt.timedelta(days=60), dt.time())
 
 BAD_CASES = (
@@ -676,7 +782,7 @@ BAD_CASES = (
     Bad("slutdatum utan avslutsorsak", ins_cells(1, Avslutsorsak=None),
         INS_FILE, "Insatser", 3, "Avslutsorsak", "värde saknas: ett avslutat ärende (Slutdatum ifyllt) ska ha en avslutsorsak"),
     Bad("avslutsorsak gäller inte för service", ins_cells(1, Avslutsorsak="Avbruten"),
-        INS_FILE, "Insatser", 3, "Avslutsorsak", "avslutsorsaken 'Avbruten' gäller inte för insatser med grund Service"),
+        INS_FILE, "Insatser", 3, "Avslutsorsak", "avslutsorsaken 'Avbruten' gäller inte för öppna insatser med grund Service"),
     Bad("lagrum på öppenvård", ins_cells(0, Lagrum="SoL"),
         INS_FILE, "Insatser", 2, "Lagrum", "'Öppenvård' är en öppen insats och ska ha tomt lagrum"),
     Bad("service efter utredning", ins_cells(0, Grund="Service"),
@@ -723,6 +829,86 @@ BAD_CASES = (
         INS_FILE, "Insatser", 3, "Aktualiserings-ID", "har beslut 'kronologiska', inte 'service'"),
     Bad("service till ett annat barn", ins_cells(1, Aktualiserings_ID="A2020-00002", **child(3, dt.date(2020, 6, 20))),
         INS_FILE, "Insatser", 3, "Personnummer", "barnet är ett annat än i aktualiseringen 'A2020-00002'"),
+    # insatser: placements (Avslutsorsak, Registrerad som, Lagrum, Ensamkommande, Situation efter)
+    Bad("avslutsorsak gäller inte för placering", ins_cells(2, Avslutsorsak="Ej enligt plan"),
+        INS_FILE, "Insatser", 4, "Avslutsorsak", "avslutsorsaken 'Ej enligt plan' gäller inte för placeringar"),
+    Bad("byte av placeringsform på öppen insats",
+        ins_cells(0, Slutdatum=dt.datetime(2020, 12, 1), Avslutsorsak="Byte av placeringsform"),
+        INS_FILE, "Insatser", 2, "Avslutsorsak",
+        "avslutsorsaken 'Byte av placeringsform' gäller inte för öppna insatser med grund Bistånd"),
+    Bad("registrerad som saknas för placering", ins_cells(3, Registrerad__som=None),
+        INS_FILE, "Insatser", 5, "Registrerad som", "värde saknas: en placering ('Familjehem') ska ha den registrerade placeringsformen"),
+    Bad("registrerad som på öppen insats", ins_cells(1, Registrerad__som="Kontaktperson"),
+        INS_FILE, "Insatser", 3, "Registrerad som", "anges bara för placeringar; 'Kontaktperson' är en öppen insats"),
+    Bad("registrerad som annan form", ins_cells(3, Registrerad__som="HVB"),
+        INS_FILE, "Insatser", 5, "Registrerad som", "placeringen ('Familjehem') ska vara registrerad som 'Familjehem', inte 'HVB'"),
+    Bad("stödboende före 2021 registrerat som stödboende", ins_cells(6, Registrerad__som="Stödboende"),
+        INS_FILE, "Insatser", 8, "Registrerad som",
+        "ska vara registrerad som 'HVB', inte 'Stödboende' (stödboende som började före 2021 registrerades som HVB"),
+    Bad("stödboende från 2021 registrerat som HVB", stodboende_2021_registered_as_hvb,
+        INS_2021_FILE, "Insatser", 2, "Registrerad som",
+        "ska vara registrerad som 'Stödboende', inte 'HVB' (stödboende registreras som egen placeringsform från 2021"),
+    Bad("lagrum saknas för placering", ins_cells(3, Lagrum=None),
+        INS_FILE, "Insatser", 5, "Lagrum", "värde saknas: en placering ('Familjehem') ska ha lagrum"),
+    Bad("ensamkommande saknas för placering", ins_cells(3, Ensamkommande=None),
+        INS_FILE, "Insatser", 5, "Ensamkommande", "värde saknas: en placering ('Familjehem') ska ange om barnet är ensamkommande"),
+    Bad("ensamkommande på öppen insats", ins_cells(0, Ensamkommande="Nej"),
+        INS_FILE, "Insatser", 2, "Ensamkommande", "ensamkommande anges bara för placeringar; 'Öppenvård' är en öppen insats"),
+    Bad("situation efter saknas för avslutad placering", ins_cells(2, Situation__efter=None),
+        INS_FILE, "Insatser", 4, "Situation efter",
+        "värde saknas: en avslutad placering (avslutsorsak 'Övergår till annan insats') ska ha barnets situation efter"),
+    Bad("situation efter vid byte av placeringsform", ins_cells(4, Situation__efter="Annan"),
+        INS_FILE, "Insatser", 6, "Situation efter", "anges inte när placeringen avslutades med 'Byte av placeringsform'"),
+    Bad("situation efter för pågående placering", ins_cells(3, Situation__efter="Annan"),
+        INS_FILE, "Insatser", 5, "Situation efter", "anges bara för avslutade placeringar; placeringen pågår"),
+    Bad("situation efter för öppen insats", ins_cells(1, Situation__efter="Eget boende"),
+        INS_FILE, "Insatser", 3, "Situation efter", "anges bara för avslutade placeringar; 'Kontaktperson' är en öppen insats"),
+    # insatser across files: a change of placement form is followed by the next placement
+    Bad("byte av placeringsform utan följande placering", ins_cells(5, Startdatum=dt.datetime(2020, 5, 3)),
+        INS_FILE, "Insatser", 6, "Avslutsorsak",
+        "ingen placering av samma barn med lagrum 'LVU 3 §' som börjar 2020-04-30 eller dagen efter"),
+    Bad("byte av placeringsform till ett annat lagrum", ins_cells(6, Lagrum="SoL"),
+        INS_FILE, "Insatser", 7, "Avslutsorsak",
+        "ingen placering av samma barn med lagrum 'LVU 3 §' som börjar 2020-09-30 eller dagen efter"),
+    # placeringar_december: rules across columns
+    Bad("kön i placeringar_december", dec_cells(0, Kön=other_sex(3)),
+        DEC_FILE, "Placeringar", 2, "Kön", "stämmer inte med personnumret"),
+    Bad("ålder den 31 december", dec_cells(0, Ålder=18),
+        DEC_FILE, "Placeringar", 2, "Ålder", "åldern 18 stämmer inte med personnumret (ger 17 år den 31 december 2020)"),
+    Bad("registrerad som stödboende före 2021", dec_cells(0, Registrerad__som="Stödboende"),
+        DEC_FILE, "Placeringar", 2, "Registrerad som",
+        "'Stödboende': före 2021 registrerades stödboende som HVB, så i filen för 2020 ska värdet vara 'HVB'"),
+    Bad("registrerad som annan än placeringsformen från 2021", december_2021(Placeringsform="HVB"),
+        DEC_2021_FILE, "Placeringar", 4, "Registrerad som", "'Stödboende' stämmer inte med placeringsformen 'HVB'"),
+    # placeringar_december across files: the placement in insatser
+    Bad("okänd placering", dec_cells(0, Insats_ID="I2020-9999"),
+        DEC_FILE, "Placeringar", 2, "Insats-ID", "insatsen 'I2020-9999' finns inte i insatser (2020)"),
+    Bad("placering av ett annat barn", dec_cells(0, Insats_ID="I2020-0004"),
+        DEC_FILE, "Placeringar", 2, "Personnummer", f"barnet är ett annat än i insatsen 'I2020-0004' ({INS_FILE}, rad 5)"),
+    Bad("placering avslutad den 31 december",
+        ins_cells(7, Slutdatum=dt.datetime(2020, 12, 31), Avslutsorsak="Enligt plan", Situation__efter="Eget boende"),
+        DEC_FILE, "Placeringar", 3, "Insats-ID",
+        f"insatsen 'I2020-0008' ({INS_FILE}, rad 9) avslutades 2020-12-31: placeringen pågick inte efter den 31 december 2020"),
+    Bad("placering som började efter årets slut", december_refers_to_a_later_placement,
+        DEC_FILE, "Placeringar", 4, "Insats-ID",
+        "insatsen 'I2021-0001' (insatser_2021.xlsx, rad 2) började 2021-03-01, efter den 31 december 2020"),
+    Bad("placeringsform mot insatstypen", dec_cells(1, Placeringsform="Stödboende"),
+        DEC_FILE, "Placeringar", 3, "Placeringsform",
+        f"'Stödboende' stämmer inte med insatsen 'I2020-0008' ({INS_FILE}, rad 9), som har insatstypen 'HVB'"),
+    Bad("lagrum mot insatsen", dec_cells(0, Lagrum="SoL"),
+        DEC_FILE, "Placeringar", 2, "Lagrum", f"'SoL' stämmer inte med insatsen 'I2020-0007' ({INS_FILE}, rad 8), som har lagrum 'LVU 3 §'"),
+    Bad("registrerad som mot insatsen", december_2021(Registrerad__som="HVB"),
+        DEC_2021_FILE, "Placeringar", 4, "Registrerad som",
+        "'HVB' stämmer inte med insatsen 'I2021-0001' (insatser_2021.xlsx, rad 2), som har registrerad som 'Stödboende'"),
+    Bad("tidigare öppenvård utan öppen insats", dec_cells(0, Tidigare__öppenvård="Ja"),
+        DEC_FILE, "Placeringar", 2, "Tidigare öppenvård",
+        "'Ja', men insatser (2020) har ingen öppen insats för barnet som började före placeringen 'I2020-0007' (2020-09-30)"),
+    Bad("ingen tidigare öppenvård trots öppen insats", dec_cells(1, Tidigare__öppenvård="Nej"),
+        DEC_FILE, "Placeringar", 3, "Tidigare öppenvård",
+        "'Nej', men barnet hade den öppna insatsen 'I2020-0002' (startdatum 2020-06-20) före placeringen 'I2020-0008' (2020-11-01)"),
+    Bad("öppen insats efter placeringen är inte tidigare öppenvård",
+        ins_cells(1, Startdatum=dt.datetime(2020, 11, 2), Slutdatum=dt.datetime(2020, 12, 1)),
+        DEC_FILE, "Placeringar", 3, "Tidigare öppenvård", "'Ja', men insatser (2020) har ingen öppen insats för barnet"),
 )
 
 
@@ -862,6 +1048,42 @@ def test_links_span_the_years(ingested):
     manifest = ingest.run(raw, processed)
     assert manifest["outputs"]["insatser.parquet"]["rows"] == len(ins_rows()) + 1
     assert sorted(ingest.load("insatser", processed)["ar"].unique().tolist()) == [2020, 2021]
+
+
+def test_a_change_of_placement_form_may_continue_in_a_later_year(ingested):
+    """A placement ended by Byte av placeringsform on 31 December is followed by one begun on 1
+    January in the next year's file; without that file the next placement is not yet delivered and
+    the rule is not checked; with it, a missing next placement is reported."""
+    raw, processed, _ = ingested
+    rows = ins_rows()
+    rows[3].update({"Slutdatum": _dt(dt.date(2020, 12, 31)), "Avslutsorsak": "Byte av placeringsform"})
+    write_ins(raw, rows)
+    ingest.run(raw, processed)  # no insatser of 2021: not checked
+    start = dt.date(2021, 1, 1)
+    nxt = {**rows[3], "Insats-ID": "I2021-0001", "Utrednings-ID": None, **child(0, start), "Insatstyp": "HVB",
+           "Registrerad som": "HVB", "Startdatum": _dt(start), "Slutdatum": None, "Avslutsorsak": None}
+    write_ins(raw, [nxt], name=INS_2021_FILE)
+    ingest.run(raw, processed)
+    assert ingest.load("insatser", processed)["insats_id"].tolist()[-1] == "I2021-0001"
+    write_ins(raw, [{**nxt, "Lagrum": "LVU 2 §"}], name=INS_2021_FILE)
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    assert [(p.file, p.row, p.column) for p in excinfo.value.problems] == [(INS_FILE, 5, "Avslutsorsak")]
+
+
+def test_stodboende_is_registered_as_its_own_form_from_2021(ingested):
+    """From 2021 a stödboende placement is registered as stödboende, in insatser and in the review
+    on 31 December; one begun in 2020 stays registered as HVB. The same placements are in the
+    reviews of both years (Insats-ID and Personnummer are unique within a file only)."""
+    raw, processed, _ = ingested
+    december_2021()(raw)
+    manifest = ingest.run(raw, processed)
+    assert manifest["outputs"]["placeringar_december.parquet"]["rows"] == len(dec_rows()) + len(dec_2021_rows())
+    dec = ingest.load("placeringar_december", processed)
+    assert_contract_dtypes(dec, DEC_SHEET)
+    last = dec[dec["ar"] == 2021].set_index("insats_id")
+    assert last["registrerad_som"].astype(str).to_dict() == {"I2020-0007": "HVB", "I2020-0008": "HVB", "I2021-0001": "Stödboende"}
+    assert last["alder"].tolist() == [18, 20, 19]
 
 
 def test_missing_raw_folder(tmp_path):

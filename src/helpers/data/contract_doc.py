@@ -84,12 +84,32 @@ CODELIST_INFO: dict[str, str] = {
         "`behov` markerar bedömningar där barnet anses ha behov av insats."
     ),
     "insatstyper": (
-        "Insatsens form. `form` skiljer öppna insatser (`öppen`, utan lagrum) från placeringar "
-        "(`heldygn`, heldygnsvård, med eller utan lagrum)."
+        f"Insatsens form. `form` skiljer öppna insatser (`{ingest.FORM_OPPEN}`, utan lagrum) från placeringar "
+        f"(`{ingest.FORM_PLACERING}`, heldygnsvård, med lagrum). Kodlistan gäller också kolumnen `Registrerad som`: "
+        f"placeringsformen så som placeringen registrerades; före {ingest.STODBOENDE_SEPARAT_FRAN} registrerades "
+        f"`{ingest.STODBOENDE}` som `{ingest.STODBOENDE_REGISTRERAD_FORE}`."
     ),
     "avslutsorsaker": (
-        "Varför en insats avslutades. `service` och `bistand` anger om orsaken gäller för insatser "
-        "med grund `Service` respektive `Bistånd`."
+        "Varför en insats avslutades. `service` och `bistand` anger om orsaken gäller för öppna insatser "
+        f"med grund `Service` respektive `Bistånd`, `{ingest.PLACERING_AVSLUT}` om den gäller för placeringar. "
+        f"`{ingest.BYTE_AV_PLACERINGSFORM}` betyder att placeringen fortsätter i en annan form med samma "
+        "lagrum: nästa placering börjar samma dag eller dagen efter, och placeringen räknas inte som avslutad "
+        "vård (ingen `Situation efter`)."
+    ),
+    "lagrum": (
+        "Lagrummet för en placering: frivillig placering enligt socialtjänstlagen (SoL) eller vård enligt "
+        "LVU. `grupp` delar lagrummen i `SoL` och `LVU`; `omsorgssvikt` markerar lagrum som grundas på "
+        "brister i hemmiljön (2 § LVU) och `eget_beteende` lagrum som grundas på barnets eget beteende "
+        "(3 § LVU)."
+    ),
+    "placeringsanledning": (
+        "Anledningen till en placering i genomgången av placeringar den 31 december (extraktet "
+        "`placeringar_december`), i rapportens tre grupper (eget beteende, brist i omsorgen, båda) eller "
+        "annan anledning, till exempel ensamkommande barn."
+    ),
+    "situation_efter": (
+        "Barnets situation efter en avslutad placering (kolumnen `Situation efter` i `insatser`). Tom för "
+        f"öppna insatser, pågående placeringar och placeringar som avslutades med `{ingest.BYTE_AV_PLACERINGSFORM}`."
     ),
     "problemomraden": (
         "De sex problemområden som rapporten redovisar för serviceinsatser (utförarna väljer det mest "
@@ -160,7 +180,8 @@ def _rules(col: Column, extract: Extract) -> str:
         if col.header in extract.pseudonymise:
             rules.append("pseudonymiseras")
     if col.unique:
-        rules.append("unikt i alla årsfiler" if extract.yearly else "unikt i filen")
+        snapshot = any(s.table in ingest.SNAPSHOT_TABLES for s in extract.sheets)
+        rules.append("unikt i alla årsfiler" if extract.yearly and not snapshot else "unikt i filen")
     if col.in_year:
         rules.append("inom extraktets år")
     if col.min is not None and col.max is not None:
@@ -237,8 +258,8 @@ Inläsningen kontrollerar följande innan något skrivs:
 9. Personnummer är giltiga (se *Personnummer*).
 10. Regler mellan kolumner håller (anges under respektive blad).
 {_item(11, "Regler mellan filer håller (anges under respektive blad): hänvisningar mellan extrakten "
-          "(`Aktualiserings-ID`, `Utrednings-ID`) pekar på en post som finns och passar, och id är unika i "
-          "alla årsfiler. " + ingest.CROSS_FILE_SCOPE)}
+          "(`Aktualiserings-ID`, `Utrednings-ID`, `Insats-ID`) pekar på en post som finns och passar, och id "
+          "markerade *unikt i alla årsfiler* har inga dubbletter i extraktets årsfiler tillsammans. " + ingest.CROSS_FILE_SCOPE)}
 
 Vid fel stoppas inläsningen med ett meddelande som för varje fel anger fil, blad, rad (som i
 Excel: rubrikraden är rad 1), kolumn och den regel som bryts. Alla fel samlas och redovisas på en
@@ -300,8 +321,10 @@ eller tidigast den 1 januari). Lägger man till ett tidigare år flyttar alltså
 (`Aktualiserings-ID`), en insats med grund bistånd till utredningen som beviljade den
 (`Utrednings-ID`) och en insats med grund service till aktualiseringen som hänvisade till den
 (`Aktualiserings-ID`). Hänvisningen är tom när posten den skulle peka på ligger före det första
-året i extrakten. Inläsningen kontrollerar hänvisningarna (se *Regler mellan filer* under
-respektive blad).
+året i extrakten. En placering som avslutas med `{ingest.BYTE_AV_PLACERINGSFORM}` följs av nästa
+placering av samma barn med samma lagrum, och varje rad i genomgången av placeringar den 31 december
+(`placeringar_december`) hänvisar till sin placering i `insatser` (`Insats-ID`). Inläsningen
+kontrollerar hänvisningarna (se *Regler mellan filer* under respektive blad).
 """
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 from helpers import __version__
 from helpers.config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
 from helpers.data import codes, pnr
-from helpers.data.contract import EXTRACTS, Column, Extract, Sheet
+from helpers.data.contract import EXTRACTS, STODBOENDE_SEPARAT_FRAN, Column, Extract, Sheet
 from helpers.provenance import git_info, hash_files, swap_dir
 
 MAX_REPORTED = 20
@@ -45,20 +45,38 @@ _FILE_RE = re.compile(r"^(?P<name>[a-z_]+?)(?:_(?P<year>\d{4}))?\.xlsx$")
 CASE_TABLES = ("utredningar", "insatser")
 #: The date at which ``Ålder`` is counted, per processed table.
 AGE_AT: dict[str, str] = {"aktualiseringar": "inkom_datum", "utredningar": "start_datum", "insatser": "start_datum"}
+#: Tables whose ``Ålder`` is counted on 31 December of the file's year (snapshots at the year's end).
+AGE_AT_YEAR_END = ("placeringar_december",)
+#: Yearly extracts that are a snapshot on 31 December of the file's year: the same placement and
+#: child may be in several years' files, so their ids are unique within a file only.
+SNAPSHOT_TABLES = ("placeringar_december",)
 #: The Utfall that needs a Bedömning (the social worker's view of a case closed without insats).
 UTFALL_MED_BEDOMNING = "Ingen insats"
 #: Beslut of an aktualisering that an utredning, and a service insats, may refer to.
 BESLUT_UTREDNING = "utredning"
 BESLUT_SERVICE = "service"
-#: Grund of an insats and the column of ``avslutsorsaker.csv`` that lists its allowed endings.
+#: Grund of an open insats and the column of ``avslutsorsaker.csv`` that lists its allowed endings.
 GRUND_AVSLUT = {"Service": "service", "Bistånd": "bistand"}
+#: The column of ``avslutsorsaker.csv`` that lists the allowed endings of a placement (any Grund).
+PLACERING_AVSLUT = "placering"
+#: The Avslutsorsak of a placement that goes on in another form under the same lagrum (the next
+#: placement starts the same day or the day after).
+BYTE_AV_PLACERINGSFORM = "Byte av placeringsform"
+#: The ``form`` (code list insatstyper) of open insatser and of placements (heldygnsvård).
+FORM_OPPEN = "öppen"
+FORM_PLACERING = "heldygn"
+#: Stödboende, and the form it was registered as before :data:`contract.STODBOENDE_SEPARAT_FRAN`.
+STODBOENDE = "Stödboende"
+STODBOENDE_REGISTRERAD_FORE = "HVB"
 
 _KON_RULE = ("`Kön` ska stämma med `Personnummer`: näst sista siffran udda betyder `Pojke`, jämn "
              "`Flicka`.")
 
 
-def _age_rule(date_header: str) -> str:
-    return (f"`Ålder` ska vara barnets ålder i hela år vid `{date_header}`, räknad från födelsedatumet i "
+def _age_rule(date_header: str | None = None, *, at: str | None = None) -> str:
+    """The Ålder rule in words: at the date in column ``date_header``, or ``at`` (a phrase)."""
+    when = at if at is not None else f"vid `{date_header}`"
+    return (f"`Ålder` ska vara barnets ålder i hela år {when}, räknad från födelsedatumet i "
             "`Personnummer` (för samordningsnummer: dagen minus 60).")
 
 
@@ -91,14 +109,35 @@ CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
         _age_rule("Startdatum"),
         _KON_RULE,
         "`Avslutsorsak` ska vara ifylld om och endast om `Slutdatum` är ifyllt.",
-        "`Avslutsorsak` ska gälla för insatsens `Grund`: kodlistan `avslutsorsaker` anger i kolumnen "
-        "`service` vilka som gäller för `Service` och i kolumnen `bistand` vilka som gäller för `Bistånd`.",
-        "`Lagrum` ska vara tomt för öppna insatser (kodlistan `insatstyper`, `form` = `öppen`); "
-        "placeringar (`form` = `heldygn`) kan ha lagrum.",
+        "`Avslutsorsak` ska passa insatsen: kodlistan `avslutsorsaker` anger i kolumnen "
+        f"`{PLACERING_AVSLUT}` vilka som gäller för placeringar (kodlistan `insatstyper`, `form` = "
+        f"`{FORM_PLACERING}`, oavsett `Grund`), och för öppna insatser (`form` = `{FORM_OPPEN}`) i "
+        "kolumnen `service` vilka som gäller för `Grund` = `Service` och i kolumnen `bistand` vilka som "
+        f"gäller för `Grund` = `Bistånd`. `{BYTE_AV_PLACERINGSFORM}` gäller bara för placeringar.",
+        "`Registrerad som` ska vara ifylld om och endast om insatsen är en placering (`form` = "
+        f"`{FORM_PLACERING}`). Den ska vara samma som `Insatstyp`, utom för en placering på "
+        f"`{STODBOENDE}` med `Startdatum` före den 1 januari {STODBOENDE_SEPARAT_FRAN}: den registrerades "
+        f"som `{STODBOENDE_REGISTRERAD_FORE}` och ska då ha `Registrerad som` = `{STODBOENDE_REGISTRERAD_FORE}`.",
+        f"`Lagrum` ska vara ifyllt för placeringar (`form` = `{FORM_PLACERING}`) och tomt för öppna "
+        f"insatser (`form` = `{FORM_OPPEN}`).",
+        "`Ensamkommande` ska vara ifylld (`Ja` eller `Nej`) om och endast om insatsen är en placering.",
+        "`Situation efter` ska vara ifylld om och endast om insatsen är en avslutad placering (`Slutdatum` "
+        f"ifyllt) med en annan `Avslutsorsak` än `{BYTE_AV_PLACERINGSFORM}`; tom för öppna insatser, "
+        f"pågående placeringar och placeringar som avslutades med `{BYTE_AV_PLACERINGSFORM}` (placeringen "
+        "fortsätter då i en annan form).",
         "En insats med `Utrednings-ID` har `Grund` = `Bistånd`; en insats med `Aktualiserings-ID` har "
         "`Grund` = `Service`.",
     ),
-    "placeringar_december": (_KON_RULE,),
+    "placeringar_december": (
+        _KON_RULE,
+        _age_rule(at="den 31 december i filens år"),
+        f"`Registrerad som` ska vara `{STODBOENDE_REGISTRERAD_FORE}` i filer för år före "
+        f"{STODBOENDE_SEPARAT_FRAN} (stödboende registrerades då som HVB). Från och med "
+        f"{STODBOENDE_SEPARAT_FRAN} ska den vara samma som `Placeringsform`, utom för en placering på "
+        f"`{STODBOENDE}` som började före {STODBOENDE_SEPARAT_FRAN} och därför registrerades som "
+        f"`{STODBOENDE_REGISTRERAD_FORE}` (vilket som gäller avgörs av placeringen i `insatser`, se reglerna "
+        "mellan filer).",
+    ),
 }
 
 #: Rules between files, per processed table of the referring record, in words (checked in
@@ -125,6 +164,22 @@ CROSS_FILE_RULES: dict[str, tuple[str, ...]] = {
         "Ett ifyllt `Aktualiserings-ID` ska finnas i `aktualiseringar` (något år) och den "
         f"aktualiseringen ska ha `Beslut` = `{BESLUT_SERVICE}`, gälla samma barn och ha `Inkom datum` "
         "senast på insatsens `Startdatum`.",
+        f"En placering som avslutades med `Avslutsorsak` = `{BYTE_AV_PLACERINGSFORM}` ska följas av en "
+        "placering (`form` = `heldygn`) av samma barn (`Personnummer`) med samma `Lagrum` och med "
+        "`Startdatum` samma dag som dess `Slutdatum` eller dagen efter, i någon av årsfilerna. Regeln "
+        "kontrolleras när alla filer av `insatser` kunde läsas, och inte när dagen efter `Slutdatum` "
+        "ligger efter det sista året av `insatser` i data/raw (den följande placeringen hör då till ett "
+        "senare extrakt).",
+    ),
+    "placeringar_december": (
+        "`Insats-ID` är unikt i filen (samma placering kan finnas i flera års genomgångar).",
+        "`Insats-ID` ska finnas i `insatser` (något år) och gälla samma barn (`Personnummer`). Den "
+        "placeringen ska ha pågått den 31 december i filens år: `Startdatum` senast den 31 december och "
+        "`Slutdatum` tomt eller efter den 31 december. Placeringens `Insatstyp` ska vara samma som "
+        "`Placeringsform`, och `Registrerad som` och `Lagrum` ska vara samma som i `insatser`.",
+        "`Tidigare öppenvård` ska vara `Ja` om och endast om `insatser` (alla år som finns i data/raw) har "
+        "en öppen insats (kodlistan `insatstyper`, `form` = `öppen`) för samma barn med `Startdatum` före "
+        "placeringens `Startdatum`.",
     ),
 }
 
@@ -385,16 +440,16 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
         wrong = _rows(sub, (sub["kon"].astype("string") != expected).to_numpy(dtype=bool), _expected=expected)
         _emit(problems, wrong, header["kon"], lambda r: f"'{r['kon']}' stämmer inte med personnumret (näst sista siffran ger '{r['_expected']}')")
 
-    # Ålder from the personnummer, at the record's date.
+    # Ålder from the personnummer, at the record's date (or at the end of the file's year).
     date_col = AGE_AT.get(table)
     if pnr_col and date_col and "alder" in df and date_col in df:
         sub = df[ok(pnr_col, "alder", date_col)]
-        birth = pnr.birth_dates(sub[pnr_col])
-        d = sub[date_col]
-        age = d.dt.year - birth.dt.year - ((d.dt.month * 100 + d.dt.day) < (birth.dt.month * 100 + birth.dt.day)).astype(int)
-        wrong = _rows(sub, age.to_numpy() != sub["alder"].to_numpy(dtype="int64"), _age=age)
-        when = header[date_col].lower().replace("inkom datum", "inkomstdatum")
-        _emit(problems, wrong, header["alder"], lambda r: f"åldern {r['alder']} stämmer inte med personnumret (ger {r['_age']} år vid {when})")
+        when = "vid " + header[date_col].lower().replace("inkom datum", "inkomstdatum")
+        _check_age(problems, sub, sub[date_col], pnr_col, header["alder"], when)
+    elif pnr_col and table in AGE_AT_YEAR_END and "alder" in df and year is not None:
+        sub = df[ok(pnr_col, "alder")]
+        year_end = pd.Series(pd.Timestamp(year, 12, 31), index=sub.index, dtype="datetime64[ns]")
+        _check_age(problems, sub, year_end, pnr_col, header["alder"], f"den 31 december {year}")
 
     if "aktualiseringstyp" in df and "alder" in df:
         sub = df[ok("aktualiseringstyp", "alder")]
@@ -416,7 +471,18 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
             + (f"'{r['utfall']}')" if not pd.isna(r["utfall"]) else "inget utfall: utredningen pågår)")))
     if table == "insatser":
         problems += _insats_rules(df, ok, both_valid, header)
+    if table == "placeringar_december" and year is not None:
+        problems += _december_rules(df, ok, header, year)
     return problems
+
+
+def _check_age(problems: list[Problem], sub: pd.DataFrame, day: pd.Series, pnr_col: str, column: str, when: str) -> None:
+    """Ålder in ``sub`` is the child's age in whole years on ``day`` (a date per row), counted from
+    the birth date in the personnummer."""
+    birth = pnr.birth_dates(sub[pnr_col])
+    age = day.dt.year - birth.dt.year - ((day.dt.month * 100 + day.dt.day) < (birth.dt.month * 100 + birth.dt.day)).astype(int)
+    wrong = _rows(sub, age.to_numpy() != sub["alder"].to_numpy(dtype="int64"), _age=age)
+    _emit(problems, wrong, column, lambda r: f"åldern {r['alder']} stämmer inte med personnumret (ger {r['_age']} år {when})")
 
 
 def _case_dates(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str], year: int, first_year: int) -> list[Problem]:
@@ -454,32 +520,126 @@ def _iff_ended(problems: list[Problem], df: pd.DataFrame, both_valid: Callable[.
           lambda r: f"{the_value} '{r[name]}' anges bara för ett avslutat ärende (Slutdatum är tomt)")
 
 
+def _forms() -> dict[str, str]:
+    """Insatstyp → form (``öppen`` or ``heldygn``), from the code list insatstyper."""
+    typer = codes.load("insatstyper")
+    return dict(zip(typer["insatstyp"], typer["form"], strict=True))
+
+
 def _insats_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], both_valid: Callable[..., pd.Series],
                   header: dict[str, str]) -> list[Problem]:
-    """Avslutsorsak (only when ended, and one that fits the Grund), Lagrum (not for open insatser)
-    and Grund (Bistånd after an utredning, Service after an aktualisering)."""
+    """Avslutsorsak (only when ended, and one that fits a placement or the Grund of an open insats),
+    the columns of placements (Registrerad som, Lagrum, Ensamkommande, Situation efter: filled for
+    placements, blank for open insatser) and Grund (Bistånd after an utredning, Service after an
+    aktualisering)."""
     problems: list[Problem] = []
     _iff_ended(problems, df, both_valid, header, "avslutsorsak", "en avslutsorsak", "avslutsorsaken")
 
-    avslut = codes.load("avslutsorsaker")
-    allowed = {grund: avslut.loc[avslut[flag], "avslutsorsak"].tolist() for grund, flag in GRUND_AVSLUT.items()}
-    pairs = {f"{g}|{a}" for g, values in allowed.items() for a in values}
-    rows = ok("grund", "avslutsorsak")
-    key = df["grund"].astype(object) + "|" + df["avslutsorsak"].astype(object)
-    _emit(problems, df[rows & ~key.isin(pairs)], header["avslutsorsak"], lambda r: (
-        f"avslutsorsaken '{r['avslutsorsak']}' gäller inte för insatser med grund {r['grund']} "
-        f"(tillåtna: {', '.join(allowed.get(r['grund'], []))})"))
+    form = df["insatstyp"].astype(object).map(_forms())
+    known = ok("insatstyp")
+    open_ = known & (form == FORM_OPPEN)
+    placed = known & (form == FORM_PLACERING)
+    typ = df["insatstyp"].astype(object)
 
-    typer = codes.load("insatstyper")
-    form = dict(zip(typer["insatstyp"], typer["form"], strict=True))
-    open_ = df["insatstyp"].astype(object).map(form) == "öppen"
+    # Avslutsorsak: the column of avslutsorsaker that applies (placering, or the open insats' Grund).
+    avslut = codes.load("avslutsorsaker")
+    allowed = {flag: avslut.loc[avslut[flag], "avslutsorsak"].tolist() for flag in (*GRUND_AVSLUT.values(), PLACERING_AVSLUT)}
+    flag = df["grund"].astype(object).map(GRUND_AVSLUT).where(~placed, PLACERING_AVSLUT)
+    pairs = {f"{f}|{a}" for f, values in allowed.items() for a in values}
+    rows = ok("avslutsorsak") & (placed | (open_ & ok("grund")))
+    key = flag.astype(object) + "|" + df["avslutsorsak"].astype(object)
+    wrong = _rows(df, rows & ~key.isin(pairs), _flag=flag)
+    _emit(problems, wrong, header["avslutsorsak"], lambda r: (
+        f"avslutsorsaken '{r['avslutsorsak']}' gäller inte för "
+        + ("placeringar" if r["_flag"] == PLACERING_AVSLUT else f"öppna insatser med grund {r['grund']}")
+        + f" (tillåtna: {', '.join(allowed[r['_flag']])})"))
+
+    # Registrerad som: the placement form as registered (stödboende as HVB before STODBOENDE_SEPARAT_FRAN).
+    column = header["registrerad_som"]
+    reg = df["registrerad_som"].astype(object)
+    rows = both_valid("registrerad_som")
+    _emit(problems, df[rows & placed & reg.isna()], column,
+          lambda r: f"värde saknas: en placering ('{r['insatstyp']}') ska ha den registrerade placeringsformen")
+    _emit(problems, df[rows & open_ & reg.notna()], column, lambda r: (
+        f"registrerad placeringsform ('{r['registrerad_som']}') anges bara för placeringar; '{r['insatstyp']}' "
+        "är en öppen insats och ska ha tomt värde"))
+    separate = pd.Timestamp(STODBOENDE_SEPARAT_FRAN, 1, 1)
+    stod = typ == STODBOENDE
+    before = stod & (df["start_datum"] < separate)
+    expected = typ.where(~before, STODBOENDE_REGISTRERAD_FORE)
+    rows = ok("registrerad_som", "start_datum") & placed & (reg != expected)
+    wrong = _rows(df, rows, _expected=expected, _before=before)
+
+    def why(r: dict) -> str:
+        if r["insatstyp"] != STODBOENDE:
+            return "samma som insatstypen"
+        if r["_before"]:
+            return (f"stödboende som började före {STODBOENDE_SEPARAT_FRAN} registrerades som "
+                    f"{STODBOENDE_REGISTRERAD_FORE}; startdatum {_day(r['start_datum'])}")
+        return f"stödboende registreras som egen placeringsform från {STODBOENDE_SEPARAT_FRAN}; startdatum {_day(r['start_datum'])}"
+
+    _emit(problems, wrong, column, lambda r: (
+        f"placeringen ('{r['insatstyp']}') ska vara registrerad som '{r['_expected']}', inte '{r['registrerad_som']}' ({why(r)})"))
+
+    # Lagrum: required for placements, blank for open insatser.
     _emit(problems, df[ok("insatstyp", "lagrum") & open_], header["lagrum"], lambda r: (
         f"lagrum ('{r['lagrum']}') anges bara för placeringar; '{r['insatstyp']}' är en öppen insats och ska ha tomt lagrum"))
+    _emit(problems, df[both_valid("lagrum") & placed & df["lagrum"].isna()], header["lagrum"],
+          lambda r: f"värde saknas: en placering ('{r['insatstyp']}') ska ha lagrum")
+
+    # Ensamkommande: for placements only.
+    column = header["ensamkommande"]
+    has = df["ensamkommande"].notna()
+    rows = both_valid("ensamkommande")
+    _emit(problems, df[rows & placed & ~has], column,
+          lambda r: f"värde saknas: en placering ('{r['insatstyp']}') ska ange om barnet är ensamkommande (Ja eller Nej)")
+    _emit(problems, df[rows & open_ & has], column, lambda r: (
+        f"ensamkommande anges bara för placeringar; '{r['insatstyp']}' är en öppen insats och ska ha tomt värde"))
+
+    # Situation efter: for placements that ended, except by a change of placement form.
+    column = header["situation_efter"]
+    has = df["situation_efter"].notna()
+    ended = df["slut_datum"].notna()
+    cause = df["avslutsorsak"].astype(object)
+    byte = cause == BYTE_AV_PLACERINGSFORM
+    rows = both_valid("situation_efter", "slut_datum", "avslutsorsak")
+    _emit(problems, df[rows & placed & ended & cause.notna() & ~byte & ~has], column, lambda r: (
+        f"värde saknas: en avslutad placering (avslutsorsak '{r['avslutsorsak']}') ska ha barnets situation efter placeringen"))
+    what = "situationen efter ('{}') anges bara för avslutade placeringar; "
+    _emit(problems, df[rows & open_ & has], column, lambda r: (
+        what.format(r["situation_efter"]) + f"'{r['insatstyp']}' är en öppen insats och ska ha tomt värde"))
+    _emit(problems, df[rows & placed & ~ended & has], column, lambda r: (
+        what.format(r["situation_efter"]) + "placeringen pågår (Slutdatum är tomt)"))
+    _emit(problems, df[rows & placed & ended & byte & has], column, lambda r: (
+        f"situationen efter ('{r['situation_efter']}') anges inte när placeringen avslutades med "
+        f"'{BYTE_AV_PLACERINGSFORM}': placeringen fortsätter i en annan form"))
 
     for id_col, grund in (("utredning_id", "Bistånd"), ("aktualisering_id", "Service")):
         wrong = ok(id_col, "grund") & (df["grund"].astype(object) != grund)
         _emit(problems, df[wrong], header["grund"], lambda r, c=id_col, h=header[id_col], g=grund: (
             f"en insats med {h} ('{r[c]}') har grund '{g}', inte '{r['grund']}'"))
+    return problems
+
+
+def _december_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str], year: int) -> list[Problem]:
+    """Registrerad som in the review of placements on 31 December: HVB before
+    STODBOENDE_SEPARAT_FRAN, the Placeringsform from then on, except that a stödboende placement
+    begun earlier stays registered as HVB (which of the two is checked against insatser)."""
+    problems: list[Problem] = []
+    column = header["registrerad_som"]
+    reg = df["registrerad_som"].astype(object)
+    if year < STODBOENDE_SEPARAT_FRAN:
+        _emit(problems, df[ok("registrerad_som") & (reg != STODBOENDE_REGISTRERAD_FORE)], column, lambda r: (
+            f"'{r['registrerad_som']}': före {STODBOENDE_SEPARAT_FRAN} registrerades stödboende som "
+            f"{STODBOENDE_REGISTRERAD_FORE}, så i filen för {year} ska värdet vara '{STODBOENDE_REGISTRERAD_FORE}'"))
+    else:
+        form = df["placeringsform"].astype(object)
+        earlier = (form == STODBOENDE) & (reg == STODBOENDE_REGISTRERAD_FORE)
+        wrong = ok("registrerad_som", "placeringsform") & (reg != form) & ~earlier
+        _emit(problems, df[wrong], column, lambda r: (
+            f"'{r['registrerad_som']}' stämmer inte med placeringsformen '{r['placeringsform']}': från "
+            f"{STODBOENDE_SEPARAT_FRAN} registreras placeringen som sin placeringsform (stödboende som "
+            f"började tidigare som {STODBOENDE_REGISTRERAD_FORE})"))
     return problems
 
 
@@ -624,7 +784,7 @@ def check_across_files(parts: dict[str, list[tuple[str, str, pd.DataFrame]]], co
             continue
         for sheet in extract.sheets:
             unique = [c for c in sheet.columns if c.unique]
-            if not unique or len(parts.get(sheet.table, [])) < 2:
+            if not unique or len(parts.get(sheet.table, [])) < 2 or sheet.table in SNAPSHOT_TABLES:
                 continue
             df = stack(sheet.table)
             for col in unique:
@@ -670,7 +830,95 @@ def check_across_files(parts: dict[str, list[tuple[str, str, pd.DataFrame]]], co
             _link(problems, "insatser", ins, akt, id_col="aktualisering_id", noun="aktualiseringen", dst_name="aktualiseringar", dst_years=years.get("aktualiseringar", []),
                   status_col="beslut", status_ok={BESLUT_SERVICE}, status_word="beslut",
                   date_col="inkom_datum", date_word="inkomstdatum")
+        if "insatser" in complete:
+            _changes_of_form(problems, ins, years.get("insatser", []))
+    dec = stack("placeringar_december")
+    if dec is not None and ins is not None and "insatser" in complete:
+        _december_links(problems, dec, ins, years.get("insatser", []))
     return problems
+
+
+def _changes_of_form(problems: list[Problem], ins: pd.DataFrame, ins_years: list[int]) -> None:
+    """A placement ended by a change of placement form is followed by a placement of the same child
+    under the same lagrum, starting on its Slutdatum or the day after (any year's file). Not checked
+    when that day lies after the last year of insatser present (the next placement is then in an
+    extract not yet delivered)."""
+    header = _HEADERS["insatser"]
+    form = ins["insatstyp"].map(_forms())
+    byte = ins[(ins["avslutsorsak"] == BYTE_AV_PLACERINGSFORM) & ins["slut_datum"].notna()
+               & ins["lagrum"].notna() & ins["person_id"].notna()]
+    if ins_years:
+        byte = byte[(byte["slut_datum"] + pd.Timedelta(days=1)).dt.year <= max(ins_years)]
+    if byte.empty:
+        return
+    nxt = ins.loc[(form == FORM_PLACERING) & ins["start_datum"].notna(), ["person_id", "lagrum", "start_datum"]]
+    nxt = nxt.rename(columns={"start_datum": "n_start"}).rename_axis("n_index").reset_index()
+    pairs = byte[["person_id", "lagrum", "slut_datum"]].rename_axis("index").reset_index().merge(nxt, on=["person_id", "lagrum"])
+    gap = pairs["n_start"] - pairs["slut_datum"]
+    follows = (pairs["n_index"] != pairs["index"]) & (gap >= pd.Timedelta(0)) & (gap <= pd.Timedelta(days=1))
+    missing = byte[~byte.index.isin(pairs.loc[follows, "index"])]
+    _emit(problems, missing, header["avslutsorsak"], lambda r: (
+        f"avslutsorsaken '{BYTE_AV_PLACERINGSFORM}' betyder att placeringen fortsätter i en annan form, men insatser "
+        f"({_years(ins_years)}) har ingen placering av samma barn med lagrum '{r['lagrum']}' som börjar "
+        f"{_day(r['slut_datum'])} eller dagen efter"))
+
+
+def _december_links(problems: list[Problem], dec: pd.DataFrame, ins: pd.DataFrame, ins_years: list[int]) -> None:
+    """The review of placements on 31 December against insatser: the placement exists, concerns
+    the same child, was ongoing on 31 December of the file's year, has the same form (Insatstyp =
+    Placeringsform), Registrerad som and Lagrum; Tidigare öppenvård says whether insatser hold an
+    open insats of the child that started before the placement."""
+    header = _HEADERS["placeringar_december"]
+    id_header = header["insats_id"]
+    ids = ins["insats_id"]
+    ambiguous = ids[ids.notna() & ids.duplicated()]  # duplicate ids are reported apart; links to them are not checked
+    ref = dec[dec["insats_id"].notna() & ~dec["insats_id"].isin(ambiguous)]
+    cols = ["insats_id", "person_id", "insatstyp", "registrerad_som", "lagrum", "start_datum", "slut_datum", "_file", "_row"]
+    target = ins.loc[ids.notna() & ~ids.isin(ambiguous), cols]
+    target = target.rename(columns={c: f"t_{c}" for c in cols if c != "insats_id"})
+    m = ref.merge(target, on="insats_id", how="left", indicator=True)
+    _emit(problems, m[m["_merge"] == "left_only"], id_header,
+          lambda r: f"insatsen '{r['insats_id']}' finns inte i insatser ({_years(ins_years)})")
+    found = m[m["_merge"] == "both"].reset_index(drop=True)
+
+    person = found["person_id"].notna() & found["t_person_id"].notna() & (found["person_id"] != found["t_person_id"])
+    _emit(problems, found[person.fillna(False)], header["person_id"],
+          lambda r: f"barnet är ett annat än i insatsen '{r['insats_id']}' ({_where(r)})")
+
+    year_end = pd.to_datetime(found["ar"].astype("int64").astype(str) + "-12-31")
+    late = found["t_start_datum"].notna() & (found["t_start_datum"] > year_end)
+    _emit(problems, found[late], id_header, lambda r: (
+        f"insatsen '{r['insats_id']}' ({_where(r)}) började {_day(r['t_start_datum'])}, efter den 31 december "
+        f"{r['ar']}: placeringen pågick inte vid årets slut"))
+    ended = found["t_slut_datum"].notna() & (found["t_slut_datum"] <= year_end)
+    _emit(problems, found[ended], id_header, lambda r: (
+        f"insatsen '{r['insats_id']}' ({_where(r)}) avslutades {_day(r['t_slut_datum'])}: placeringen pågick inte "
+        f"efter den 31 december {r['ar']} (slutdatumet ska vara tomt eller senare)"))
+
+    for name, t_name, word in (("placeringsform", "insatstyp", "insatstypen"),
+                               ("registrerad_som", "registrerad_som", "registrerad som"),
+                               ("lagrum", "lagrum", "lagrum")):
+        a, b = found[name].astype(object), found[f"t_{t_name}"].astype(object)
+        differs = a.notna() & b.notna() & (a != b)
+        _emit(problems, found[differs], header[name], lambda r, n=name, t=t_name, w=word: (
+            f"'{r[n]}' stämmer inte med insatsen '{r['insats_id']}' ({_where(r)}), som har {w} '{r['t_' + t]}'"))
+
+    # Tidigare öppenvård: an open insats of the same child that started before the placement.
+    form = ins["insatstyp"].map(_forms())
+    opened = ins[(form == FORM_OPPEN) & ins["start_datum"].notna() & ins["person_id"].notna()]
+    first = opened.sort_values("start_datum", kind="stable").drop_duplicates("person_id").set_index("person_id")
+    first_start = pd.to_datetime(found["t_person_id"].map(first["start_datum"]))
+    first_id = found["t_person_id"].map(first["insats_id"])
+    rows = found["tidigare_oppenvard"].notna() & found["t_start_datum"].notna()
+    earlier = (first_start < found["t_start_datum"]).fillna(False).to_numpy(dtype=bool)
+    stated = found["tidigare_oppenvard"].fillna(False).to_numpy(dtype=bool)
+    column = header["tidigare_oppenvard"]
+    _emit(problems, _rows(found, rows & stated & ~earlier), column, lambda r: (
+        f"'Ja', men insatser ({_years(ins_years)}) har ingen öppen insats för barnet som började före placeringen "
+        f"'{r['insats_id']}' ({_day(r['t_start_datum'])})"))
+    _emit(problems, _rows(found, rows & ~stated & earlier, _first_id=first_id, _first_start=first_start), column, lambda r: (
+        f"'Nej', men barnet hade den öppna insatsen '{r['_first_id']}' (startdatum {_day(r['_first_start'])}) före "
+        f"placeringen '{r['insats_id']}' ({_day(r['t_start_datum'])})"))
 
 
 # --------------------------------------------------------------------------------------------
