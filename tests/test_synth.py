@@ -140,7 +140,8 @@ def demo_small(tmp_path_factory) -> Scenario:
 def test_generator_is_byte_identical(raw_twice):
     a, b = raw_twice
     files = sorted(p.name for p in a.glob("*.xlsx"))
-    assert files == ["aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "struktur_2020.xlsx", "utredningar_2020.xlsx"]
+    assert files == ["aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "placeringar_december_2020.xlsx", "struktur_2020.xlsx",
+                     "utredningar_2020.xlsx"]
     assert all(digest(a / f) == digest(b / f) for f in files)
 
 
@@ -301,7 +302,7 @@ def test_replace_refuses_real_extracts_and_replaces_synthetic(tmp_path):
     (raw / "README.md").write_text("anteckning\n")
     written = generate.replace(raw, scenario="demo", scale=0.06)
     assert sorted(p.name for p in raw.glob("*.xlsx")) == sorted(p.name for p in written)
-    assert len(written) == 20 and (raw / "README.md").is_file()
+    assert len(written) == 25 and (raw / "README.md").is_file()
     assert all("scenario=demo; scale=0.06" in core_xml(p) for p in written)
     assert not [p for p in raw.iterdir() if p.name.startswith(".synth-")]
 
@@ -333,7 +334,7 @@ def test_cli_writes_scenario_and_ingests(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "scenario kontrast, skala 0,06" in proc.stdout
     manifest = ingest.manifest(root / "data" / "processed")
-    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 20
+    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 25
 
 
 # --- the case flow: utredningar and insatser ------------------------------------------------
@@ -443,12 +444,19 @@ def flow_problems(w: Workbooks) -> list[str]:
     # Bistånd insatser after utredningar.
     b, s = ins[ins["Grund"] == "Bistånd"], ins[ins["Grund"] == "Service"]
     bad("grund Service eller Bistånd", ~ins["Grund"].isin(["Service", "Bistånd"]))
-    bad("bistånd: öppenvård, kontaktperson eller kontaktfamilj (inga placeringar ännu)",
-        ~b["Insatstyp"].isin(["Öppenvård", "Kontaktperson", "Kontaktfamilj"]))
-    bad("lagrum tomt för öppna insatser", ins["Lagrum"].notna())
+    typer = codes.load("insatstyper")
+    placement_forms = set(typer.loc[typer["form"] == "heldygn", "insatstyp"])
+    bad("bistånd: en insatstyp ur kodlistan", ~b["Insatstyp"].isin(typer["insatstyp"]))
+    placed = ins["Insatstyp"].isin(placement_forms)
+    bad("lagrum om och endast om placering", ins["Lagrum"].notna() != placed)
+    bad("service: aldrig placering", s["Insatstyp"].isin(placement_forms))
     endings = codes.load("avslutsorsaker")
     bad("insats: avslutsorsak om och endast om avslutad", ins["Slutdatum"].notna() != ins["Avslutsorsak"].notna())
-    bad("bistånd: avslutsorsak för bistånd", b["Avslutsorsak"].notna() & ~b["Avslutsorsak"].isin(endings.loc[endings["bistand"], "avslutsorsak"]))
+    bo, bp = b[~b["Insatstyp"].isin(placement_forms)], b[b["Insatstyp"].isin(placement_forms)]
+    bad("bistånd: avslutsorsak för öppna biståndsinsatser",
+        bo["Avslutsorsak"].notna() & ~bo["Avslutsorsak"].isin(endings.loc[endings["bistand"], "avslutsorsak"]))
+    bad("placering: avslutsorsak för placeringar",
+        bp["Avslutsorsak"].notna() & ~bp["Avslutsorsak"].isin(endings.loc[endings["placering"], "avslutsorsak"]))
     bad("service: avslutsorsak för service", s["Avslutsorsak"].notna() & ~s["Avslutsorsak"].isin(endings.loc[endings["service"], "avslutsorsak"]))
     bad("bistånd: ingen aktualiserings-id", b["Aktualiserings-ID"].notna())
     bad("service: ingen utrednings-id", s["Utrednings-ID"].notna())
@@ -457,11 +465,23 @@ def flow_problems(w: Workbooks) -> list[str]:
     bad("bistånd: utredningen finns", bu["Startdatum_u"].isna())
     bad("bistånd: utredningen beviljade insats", bu["Utfall"] != "Insats beviljas")
     bad("bistånd: samma barn som utredningen", ~same_person(bu, "_u"))
-    bad("bistånd: start 0–30 dagar efter utredningen", ~(bu["Startdatum"] - bu["Slutdatum_u"]).dt.days.between(0, 30))
-    bad("bistånd utan utredning är en inkörd insats", b["Utrednings-ID"].isna() & (b["start_ar"] >= first))
+    wait = (bu["Startdatum"] - bu["Slutdatum_u"]).dt.days
+    bu_placed = bu["Insatstyp"].isin(placement_forms)
+    bad("öppen bistånd: start 0–30 dagar efter utredningen", ~bu_placed & ~wait.between(0, 30))
+    # A placement follows its utredning, or the öppenvård granted on the same utredning that ended
+    # "Övergår till annan insats".
+    bad("placering: start efter utredningen, inom två år", bu_placed & ~wait.between(0, 800))
+    # Without an utredning: a run-in, a later placement of a period of care (the day after a placement
+    # of the same child) or a child placed again (an earlier placement of the same child).
+    prev_end = bp.groupby("Personnummer")["Startdatum"].transform("min")
+    bad("öppen bistånd utan utredning är en inkörd insats", bo["Utrednings-ID"].isna() & (bo["start_ar"] >= first))
+    bad("placering utan utredning är inkörd, fortsättning eller återplacering",
+        bp["Utrednings-ID"].isna() & (bp["start_ar"] >= first) & (bp["Startdatum"] <= prev_end))
     granted = utr[utr["Utfall"] == "Insats beviljas"]
-    k = b["Utrednings-ID"].value_counts().reindex(granted["Utrednings-ID"]).fillna(0).to_numpy()
-    bad("högst en insats per utredning", k > 1)
+    k_open = bo["Utrednings-ID"].value_counts().reindex(granted["Utrednings-ID"]).fillna(0).to_numpy()
+    k_place = bp["Utrednings-ID"].value_counts().reindex(granted["Utrednings-ID"]).fillna(0).to_numpy()
+    bad("högst en öppen insats och en placering per utredning", (k_open > 1) | (k_place > 1))
+    k = k_open + k_place
     bad("en bistånd insats per beviljad utredning", (k == 0) & (granted["Slutdatum"] <= last_day).to_numpy())
     for typ, lo, hi in (("Öppenvård", 61, 365), ("Kontaktperson", 183, 730), ("Kontaktfamilj", 183, 730)):
         bad(f"bistånd {typ.lower()}: längd {lo}–{hi} dagar", ~b.loc[(b["Insatstyp"] == typ) & b["Slutdatum"].notna(), "dagar"].between(lo, hi))
@@ -496,7 +516,8 @@ def demo_wb(demo_raw) -> Workbooks:
 
 def test_demo_writes_every_case_extract(demo_raw):
     names = sorted(p.name for p in demo_raw.glob("*.xlsx"))
-    assert names == sorted(f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser") for y in YEARS)
+    assert names == sorted(f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser",
+                                                                    "placeringar_december") for y in YEARS)
     for extract in (UTREDNINGAR, INSATSER):
         for y in YEARS:
             ws = openpyxl.load_workbook(demo_raw / extract.filename(y), read_only=True)[extract.sheets[0].name]
@@ -510,7 +531,7 @@ def test_demo_flow_rules_hold(demo_wb):
     run_in = utr[utr["start_ar"] < 2018]
     assert len(run_in) > 100 and run_in["Aktualiserings-ID"].isna().all() and (run_in["ar"] == 2018).all()
     assert set(utr["Utfall"].dropna()) == set(codes.values("utfall"))
-    assert set(ins.loc[ins["Grund"] == "Bistånd", "Insatstyp"]) == {"Öppenvård", "Kontaktperson", "Kontaktfamilj"}
+    assert set(ins.loc[ins["Grund"] == "Bistånd", "Insatstyp"]) == set(codes.values("insatstyper"))
     service = ins[ins["Grund"] == "Service"]
     assert 0.4 < service["Aktualiserings-ID"].notna().mean() < 0.8, "service after referral and direct"
     direct = service[service["Aktualiserings-ID"].isna()]
@@ -744,3 +765,45 @@ def test_subset_of_years_is_cut_like_a_first_year(raw_twice):
     ids = set(w.utr["Utrednings-ID"])
     assert w.ins["Utrednings-ID"].dropna().isin(ids).all()
     assert (w.ins["Startdatum"] <= pd.Timestamp(dt.date(2020, 12, 31))).all()
+
+
+def test_demo_placements_are_calibrated_and_coherent(demo_raw):
+    """The December 2020 review has the report's composition; ended familjehem placements are the
+    report's counts; prior öppenvård is what the insatser show; periods of care and moves between
+    forms are consistent (the ingest checks the same rules; here the generator's own output)."""
+    ins = pd.concat([pd.read_excel(f, dtype={"Personnummer": str}) for f in sorted(demo_raw.glob("insatser_*.xlsx"))])
+    rv = pd.read_excel(demo_raw / "placeringar_december_2020.xlsx", dtype={"Personnummer": str})
+    assert len(rv) == 111 and (rv["Registrerad som"] == "HVB").all()
+    assert rv["Placeringsform"].value_counts().to_dict() == {"HVB": 82, "Stödboende": 29}
+    lag = rv["Lagrum"].replace({"LVU 2 och 3 §§": "LVU 2 §"}).value_counts().to_dict()
+    assert lag == {"SoL": 71, "LVU 3 §": 27, "LVU 2 §": 13}
+    assert rv["Anledning"].value_counts().to_dict() == {"Annan anledning": 41, "Eget beteende": 31,
+                                                        "Brist i omsorgen": 21, "Brist i omsorgen och eget beteende": 18}
+    assert (rv["Kön"] == "Flicka").sum() == 55
+    districts = rv["Stadsdel"].value_counts()
+    assert districts["Skäggetorp"] == 18 and districts["Ryd"] == 15
+    assert districts.drop(["Skäggetorp", "Ryd", "Lambohov", "Centrum"]).max() <= 7
+    neither = (rv["Skolsituation tillgodosedd"] == False) & (rv["Tidigare öppenvård"] == False)  # noqa: E712
+    assert neither.sum() == 41 and (~rv["Tidigare öppenvård"]).sum() == 43
+    by_district = rv.loc[neither, "Stadsdel"].value_counts()
+    assert by_district.index[0] == "Skäggetorp"
+    # Prior öppenvård: an öppen insats of the same child that began before the placement.
+    typer = codes.load("insatstyper")
+    open_ = ins[ins["Insatstyp"].isin(typer.loc[typer["form"] == "öppen", "insatstyp"])]
+    starts = ins.set_index("Insats-ID")["Startdatum"]
+    first_open = open_.groupby("Personnummer")["Startdatum"].min()
+    shown = rv["Personnummer"].map(first_open) < rv["Insats-ID"].map(starts)
+    assert (shown == rv["Tidigare öppenvård"]).all()
+    # Ended familjehem placements (incl. jourhem; not a move between forms) by age at start.
+    fam = ins[ins["Insatstyp"].isin(["Familjehem", "Jourhem"]) & ins["Slutdatum"].notna()
+              & (ins["Avslutsorsak"] != "Byte av placeringsform")]
+    ended = fam.groupby([fam["Slutdatum"].dt.year, fam["Ålder"] <= 13]).size()
+    assert [ended[(2019, True)], ended[(2020, True)], ended[(2019, False)], ended[(2020, False)]] == [71, 41, 63, 51]
+    # A move between forms is followed the next day by a placement of the same child under the same lagrum.
+    byte = ins[ins["Avslutsorsak"] == "Byte av placeringsform"]
+    nxt = byte.assign(dag=byte["Slutdatum"] + pd.Timedelta(days=1)).merge(
+        ins, left_on=["Personnummer", "dag", "Lagrum"], right_on=["Personnummer", "Startdatum", "Lagrum"], how="left")
+    assert len(byte) > 50 and nxt["Insats-ID_y"].notna().all()
+    # Unaccompanied children are flagged on their placements and every placement has a flag.
+    placed = ins[ins["Lagrum"].notna()]
+    assert placed["Ensamkommande"].notna().all() and placed["Ensamkommande"].astype(bool).sum() > 20

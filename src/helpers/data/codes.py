@@ -13,7 +13,7 @@ import pandas as pd
 
 CODELISTS = ("orsakskoder", "kategorier", "stadsdelar", "aktualiseringstyper", "anmalare", "beslut",
              "startgrund", "utfall", "bedomning", "insatstyper", "avslutsorsaker", "problemomraden",
-             "bistandsgrupper")
+             "bistandsgrupper", "lagrum", "placeringsanledning", "situation_efter")
 
 
 @cache
@@ -86,3 +86,9 @@ def etiketter(name: str) -> dict[str, str]:
     if "ordning" in df.columns:
         df = df.sort_values("ordning", key=lambda s: s.astype(int))
     return dict(zip(df[df.columns[0]], df["etikett"], strict=True))
+
+
+def lagrum_grupp() -> dict[str, str]:
+    """Lagrum → ``SoL`` or ``LVU``."""
+    df = load("lagrum")
+    return dict(zip(df["lagrum"], df["grupp"], strict=True))

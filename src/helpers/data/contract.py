@@ -50,6 +50,11 @@ class Extract:
 
 KON = ("Flicka", "Pojke")
 
+#: The first year in which stödboende was registered as a placement form of its own; before it,
+#: placements in stödboende were registered as HVB (the 2021 report, p. 12). The column
+#: ``Registrerad som`` says which practice a placement was registered under.
+STODBOENDE_SEPARAT_FRAN = 2021
+
 AKTUALISERINGAR = Extract(
     name="aktualiseringar",
     description="En rad per inkommen aktualisering (anmälan, ansökan eller på annat sätt) under året.",
@@ -141,15 +146,21 @@ INSATSER = Extract(
                 Column("Stadsdel", "stadsdel", "code", "Barnets bostadsområde (folkbokföring) när insatsen började.", codes="stadsdelar"),
                 Column("Insatstyp", "insatstyp", "code", "Form av insats (se kodlistan insatstyper).", codes="insatstyper"),
                 Column("Grund", "grund", "code", "Service (utan biståndsbeslut) eller bistånd (efter utredning och beslut).", codes=("Service", "Bistånd")),
-                Column("Lagrum", "lagrum", "code", "Lagrum för placeringar; tom för öppna insatser.", codes=("SoL", "LVU 2 §", "LVU 3 §", "LVU 2 och 3 §§"), required=False),
+                Column("Registrerad som", "registrerad_som", "code", "Placeringsformen så som placeringen registrerades i "
+                       "ärendesystemet (registreringspraxis, se kodlistan insatstyper); tom för öppna insatser. Före "
+                       f"{STODBOENDE_SEPARAT_FRAN} registrerades stödboende som HVB.", codes="insatstyper", required=False),
+                Column("Lagrum", "lagrum", "code", "Lagrum för placeringar (kodlistan lagrum); tom för öppna insatser.",
+                       codes="lagrum", required=False),
                 Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod: det mest framträdande problemet för insatsen.", codes="orsakskoder"),
                 Column("Startdatum", "start_datum", "date", "Insatsens första dag."),
                 Column("Slutdatum", "slut_datum", "date", "Insatsens sista dag; tom om den pågick vid uttaget.", required=False),
                 Column("Avslutsorsak", "avslutsorsak", "code", "Varför insatsen avslutades (kodlistan avslutsorsaker anger vilka "
                        "som gäller för service och för bistånd); tom om den pågår.", codes="avslutsorsaker", required=False),
-                Column("Situation efter", "situation_efter", "code", "Barnets situation efter avslutad placering.", required=False,
-                       codes=("Eget boende", "Hos en eller båda föräldrarna", "Fortsatt placering annat lagrum", "Annan")),
-                Column("Ensamkommande", "ensamkommande", "bool", "Ensamkommande barn.", required=False),
+                Column("Situation efter", "situation_efter", "code", "Barnets situation efter en avslutad placering "
+                       "(kodlistan situation_efter); tom för öppna insatser, pågående placeringar och byte av placeringsform.",
+                       required=False, codes="situation_efter"),
+                Column("Ensamkommande", "ensamkommande", "bool", "Ensamkommande barn (placeringar; tom för öppna insatser).",
+                       required=False),
             ),
         ),
     ),
@@ -157,22 +168,35 @@ INSATSER = Extract(
 
 PLACERINGAR_DEC = Extract(
     name="placeringar_december",
-    description="Ögonblicksbild av pågående placeringar den 31 december.",
+    description=("Genomgång av placeringar på HVB och stödboende som pågick den 31 december (som rapportens "
+                 "genomgång i december 2020): en rad per placering, med uppgifter ur utredningen och skolans "
+                 "konsultationsdokument. Placeringen finns i insatser med samma Insats-ID."),
     chapters=("placeringar",),
     pseudonymise=("Personnummer",),
     sheets=(
         Sheet(
             name="Placeringar",
             table="placeringar_december",
-            description="Pågående placeringar vid årets slut.",
+            description="Pågående placeringar på HVB och stödboende den 31 december.",
             columns=(
-                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; pseudonymiseras."),
-                Column("Placeringsform", "placeringsform", "code", "Placeringsform.", codes=("Familjehem", "Jourhem", "HVB", "SIS", "Stödboende")),
-                Column("Lagrum", "lagrum", "code", "Lagrum.", codes=("SoL", "LVU 2 §", "LVU 3 §", "LVU 2 och 3 §§")),
-                Column("Kön", "kon", "code", "Kön.", codes=KON),
-                Column("Stadsdel", "stadsdel", "code", "Bostadsområde före placering.", codes="stadsdelar"),
-                Column("Tidigare öppenvård", "tidigare_oppenvard", "bool", "Prövad öppenvård före placering."),
-                Column("Orsakskod", "orsakskod", "code", "BBIC-orsakskod.", codes="orsakskoder"),
+                Column("Insats-ID", "insats_id", "str", "Placeringen i insatser (samma år eller tidigare).", unique=True),
+                Column("Personnummer", "person_id", "pnr", "Barnets personnummer; ersätts med pseudonym vid inläsning.", unique=True),
+                Column("Kön", "kon", "code", "Barnets kön enligt personnumret.", codes=KON),
+                Column("Ålder", "alder", "int", "Barnets ålder i hela år den 31 december.", min=0, max=20),
+                Column("Stadsdel", "stadsdel", "code", "Barnets bostadsområde före placeringen.", codes="stadsdelar"),
+                Column("Placeringsform", "placeringsform", "code", "Placeringsformen (HVB eller stödboende).",
+                       codes=("HVB", "Stödboende")),
+                Column("Registrerad som", "registrerad_som", "code", "Placeringsformen så som den registrerades i "
+                       f"ärendesystemet; före {STODBOENDE_SEPARAT_FRAN} registrerades stödboende som HVB.", codes=("HVB", "Stödboende")),
+                Column("Lagrum", "lagrum", "code", "Lagrum (kodlistan lagrum).", codes="lagrum"),
+                Column("Anledning", "anledning", "code", "Anledning till placeringen i rapportens tre grupper, eller annan "
+                       "anledning (kodlistan placeringsanledning).", codes="placeringsanledning"),
+                Column("Skolsituation tillgodosedd", "skola_tillgodosedd", "bool", "Skolsituationen före placeringen var "
+                       "tillgodosedd enligt skolans konsultationsdokument (närvaro, godkända betyg eller tillräckligt "
+                       "underlag); tom om dokumentet saknas.", required=False),
+                Column("Tidigare öppenvård", "tidigare_oppenvard", "bool", "Barnet hade en öppen insats (kodlistan "
+                       "insatstyper, form öppen) som började före placeringen."),
+                Column("Ensamkommande", "ensamkommande", "bool", "Ensamkommande barn."),
             ),
         ),
     ),

@@ -297,6 +297,9 @@ class Insats:
     akt: dict | None = None
     lagrum: str | None = None
     id: str = ""
+    registrerad_som: str | None = None  # placements: the form as registered
+    situation: str | None = None  # placements: the child's situation after the ending
+    ensamkommande: bool | None = None  # placements: an unaccompanied child
 
 
 def _by_year(spec: dict | float | None, year: int, default=None):
@@ -337,6 +340,7 @@ class Flow:
         self.utredningar: list[Utredning] = []
         self.insatser: list[Insats] = []
         self.missed: list[tuple] = []  # quota slots that could not be placed (tiny volumes only)
+        self.placed = None  # the Placements, when the targets have placeringar
         sg = codes.load("startgrund")
         at = codes.load("aktualiseringstyper")
         grund_of_typ = dict(zip(sg["typ"], sg["startgrund"], strict=True))
@@ -369,10 +373,25 @@ class Flow:
         self.utredning_outcomes()
         self.assessments()
         self.oppenvard()
-        self.other_bistand()
         self.service()
+        self.placements()
+        self.other_bistand()
         self.assign_ids()
+        if self.placed is not None:
+            self.placed.review_flags()
         return self
+
+    def placements(self) -> None:
+        """Placements (heldygn insatser) of :mod:`helpers.data.synth.placements`, before the other
+        granted utredningar get their insats."""
+        from helpers.data.synth.placements import Placements
+
+        spec = self.t.get("placeringar")
+        if not spec:
+            return
+        self.placed = Placements(self, spec)
+        self.placed.build()
+        self.missed += self.placed.missed
 
     # -- utredningar ------------------------------------------------------------------------
     def _utredning_days(self, rng: np.random.Generator) -> int:
@@ -679,7 +698,38 @@ class Flow:
                    "Personnummer": i.person.pnr, "Kön": i.person.kon, "Ålder": age_at(i.person.birth, i.start),
                    "Stadsdel": i.person.stadsdel, "Insatstyp": i.insatstyp, "Grund": i.grund, "Lagrum": i.lagrum,
                    "Orsakskod": i.orsakskod, "Startdatum": i.start, "Slutdatum": end,
-                   "Avslutsorsak": i.avslutsorsak if end else None, "Situation efter": None, "Ensamkommande": None}
+                   "Avslutsorsak": i.avslutsorsak if end else None, "Registrerad som": i.registrerad_som,
+                   "Situation efter": i.situation if end else None, "Ensamkommande": i.ensamkommande}
+            rows.append([row[h] for h in headers])
+        return rows
+
+
+    def review_rows(self, year: int, written: list[int]) -> list[list]:
+        """The December review of ``year``: placements in HVB or stödboende ongoing on 31 December."""
+        from helpers.data.contract import PLACERINGAR_DEC
+
+        if self.placed is None:
+            return []
+        headers = [c.header for c in PLACERINGAR_DEC.sheets[0].columns]
+        dec = dt.date(year, 12, 31)
+        open_forms = set(codes.load("insatstyper").query("form == 'öppen'")["insatstyp"])
+        starts: dict[str, list[dt.date]] = defaultdict(list)
+        for i in self.insatser:
+            if i.insatstyp in open_forms and self.file_year(i, written) is not None:
+                starts[i.person.pnr].append(i.start)
+        rows = []
+        for p in sorted(self.placed.placements, key=lambda p: p.insats.id if p.insats is not None else ""):
+            i = p.insats
+            if i is None or i.insatstyp not in ("HVB", "Stödboende") or not (i.start <= dec < i.end):
+                continue
+            if self.file_year(i, written) is None:
+                continue
+            row = {"Insats-ID": i.id, "Personnummer": i.person.pnr, "Kön": i.person.kon,
+                   "Ålder": age_at(i.person.birth, dec), "Stadsdel": i.person.stadsdel, "Placeringsform": i.insatstyp,
+                   "Registrerad som": i.registrerad_som, "Lagrum": i.lagrum,
+                   "Anledning": p.anledning, "Skolsituation tillgodosedd": p.skola,
+                   "Tidigare öppenvård": any(s < i.start for s in starts.get(i.person.pnr, [])),
+                   "Ensamkommande": bool(i.ensamkommande)}
             rows.append([row[h] for h in headers])
         return rows
 

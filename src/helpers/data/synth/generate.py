@@ -48,7 +48,7 @@ import yaml
 
 from helpers.config import PATHS
 from helpers.data import codes, pnr
-from helpers.data.contract import AKTUALISERINGAR, INSATSER, STRUKTUR, UTREDNINGAR
+from helpers.data.contract import AKTUALISERINGAR, INSATSER, PLACERINGAR_DEC, STRUKTUR, UTREDNINGAR
 from helpers.data.synth import DEMO, add_arguments, scenarios
 
 # Weights of BBIC orsakskoder within each report category (documented assumption).
@@ -153,7 +153,53 @@ def scale_targets(targets: dict, scale: float) -> dict:
     t["befolkning_0_17_2020"] = {a: max(1, _scaled(n, scale)) for a, n in t["befolkning_0_17_2020"].items()}
     if "utfall" in t:
         t["utfall"] = _scale_utfall(t["utfall"], t["aktualiseringstyper"], scale)
+    if "placeringar" in t:
+        t["placeringar"] = _scale_placeringar(t["placeringar"], scale)
     return t
+
+
+def _scale_placeringar(pl: dict, scale: float) -> dict:
+    """Scale the placement quotas: the review's slots as one table (largest remainder) and its
+    marginals to the same total; the other tables each as a whole."""
+    pl = copy.deepcopy(pl)
+    g = pl.get("granskning") or {}
+    slots = g.get("slots") or []
+    if slots:
+        old_n = sum(int(s[-1]) for s in slots)
+        parts = largest_remainder(_scaled(old_n, scale), [int(s[-1]) for s in slots])
+        g["slots"] = [[*s[:-1], n] for s, n in zip(slots, parts, strict=True)]
+        n = sum(parts)
+        g["flickor"] = round(int(g.get("flickor", old_n // 2)) * n / old_n) if old_n else 0
+        named = g.get("stadsdelar") or {}
+        if named:
+            keep = min(n, _scaled(sum(named.values()), scale))
+            g["stadsdelar"] = dict(zip(named, largest_remainder(keep, list(named.values())), strict=True))
+        utan = g.get("utan_oppenvard") or {}
+        uam = sum(k for s, k in zip(g["slots"], parts, strict=True) if s[3])
+        if utan:
+            total = max(uam, min(n, _scaled(sum(utan.values()), scale)))
+            g["utan_oppenvard"] = dict(zip(utan, largest_remainder(total, list(utan.values())), strict=True))
+        if "varken_skola_eller_oppenvard" in g:
+            g["varken_skola_eller_oppenvard"] = min(sum((g.get("utan_oppenvard") or {}).values()),
+                                                    _scaled(g["varken_skola_eller_oppenvard"], scale))
+    for key in ("bestand_ovriga",):
+        table = pl.get(key) or {}
+        if table:
+            pl[key] = dict(zip(table, largest_remainder(_scaled(sum(table.values()), scale), list(table.values())), strict=True))
+    for key in ("avslutade", "startade"):
+        for year, table in (pl.get(key) or {}).items():
+            cells = [(a, b) for a, inner in table.items() for b in (inner if isinstance(inner, dict) else [None])]
+            values = [table[a][b] if b is not None else table[a] for a, b in cells]
+            if sum(values) == 0:
+                continue
+            parts = largest_remainder(_scaled(sum(values), scale), values)
+            for (a, b), n in zip(cells, parts, strict=True):
+                if b is None:
+                    table[a] = n
+                else:
+                    table[a][b] = n
+            pl[key][year] = table
+    return pl
 
 
 def _scale_utfall(u: dict, types: dict, scale: float) -> dict:
@@ -580,8 +626,11 @@ def write_cases(year: int, flow, written_years: list[int], targets: dict, raw_di
     """Write one year's ``utredningar`` and ``insatser`` of a built :class:`~helpers.data.synth.caseflow.Flow`,
     cut for the set of years written (:data:`helpers.data.contract.CASE_EXTRACT_RULE`)."""
     paths = []
-    for extract, rows in ((UTREDNINGAR, flow.utredning_rows(year, written_years)),
-                          (INSATSER, flow.insats_rows(year, written_years))):
+    extracts = [(UTREDNINGAR, flow.utredning_rows(year, written_years)),
+                (INSATSER, flow.insats_rows(year, written_years))]
+    if flow.placed is not None:
+        extracts.append((PLACERINGAR_DEC, flow.review_rows(year, written_years)))
+    for extract, rows in extracts:
         sheet = extract.sheets[0]
         path = raw_dir / extract.filename(year)
         _write_workbook(path, {sheet.name: ([c.header for c in sheet.columns], rows)}, scenario_keywords(targets))

@@ -1,0 +1,662 @@
+"""The synthetic placements (heldygnsinsatser) of the case flow and the December review.
+
+Placements are built around the *review year* ``P`` of the targets (``placeringar.granskningsar``,
+2020 in the demo: the 2021 report reviewed the HVB placements of December 2020). Every placement
+either ended by 31 December ``P``, was ongoing on that day, or started after it, so three disjoint
+generations give every placement exactly once:
+
+1. **ongoing on 31 December P**: the review's HVB and stödboende placements with the exact
+   composition of ``granskning`` (form, lagrum, anledning, ensamkommande; girls, districts and
+   children without prior öppenvård as marginals), and the other forms (``bestand_ovriga``);
+2. **ended in a year up to P**: by quota per end year, group (form, age band, ensamkommande) and
+   ending (``avslutade``); a move between forms is not an ending and comes on top;
+3. **started after P**: periods of care per start year and first form (``startade``).
+
+Then periods of care are formed: some placements get a predecessor in another form under the same
+lagrum (``kedjor``, ended with *Byte av placeringsform*), and some placements ended *Övergår till
+annan insats* are followed the next day by a placement under the other lagrum group
+(``lagrumsbyte``, SoL ↔ LVU). Each period gets one child: a granted utredning of the flow that ended
+shortly before the period's start (the placement is its bistånd insats), or a new child for periods
+begun before the first data year, or (``aterplacering``) a child whose earlier period ended within
+a year. The review's "Tidigare öppenvård" is what the insatser show (an öppen insats started
+before the placement), and its school flags are set so that ``varken_skola_eller_oppenvard`` holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from helpers.data import codes
+from helpers.data.contract import STODBOENDE_SEPARAT_FRAN
+
+S_PLACERING = 61
+#: At most this many of the review year's children come from a district not named in the targets.
+OTHER_DISTRICT_CAP = 7
+
+HVB, STODBOENDE, FAMILJEHEM, JOURHEM, SIS = "HVB", "Stödboende", "Familjehem", "Jourhem", "SIS"
+BYTE = "Byte av placeringsform"
+OVERGAR = "Övergår till annan insats"
+SOL = "SoL"
+EGET, BRIST, BADA, ANNAN = "Eget beteende", "Brist i omsorgen", "Brist i omsorgen och eget beteende", "Annan anledning"
+
+#: Duration in days (low, mode, high) of a placement by form.
+DAYS = {HVB: (30, 200, 720), STODBOENDE: (90, 365, 900), FAMILJEHEM: (60, 300, 1500), JOURHEM: (14, 60, 180),
+        SIS: (30, 150, 400)}
+#: Time already spent on 31 December of the review year, by form (and for ensamkommande in stödboende).
+ELAPSED = {HVB: (20, 200, 800), STODBOENDE: (30, 300, 1000), "uam": (200, 900, 1700), FAMILJEHEM: (30, 500, 2500),
+           JOURHEM: (5, 40, 150), SIS: (10, 90, 300)}
+#: Time left after 31 December of the review year.
+RESIDUAL = {HVB: (20, 180, 600), STODBOENDE: (40, 250, 700), FAMILJEHEM: (20, 250, 1200), JOURHEM: (5, 40, 120),
+            SIS: (20, 100, 300)}
+#: Age at the start of the placement (low, high), by group.
+AGES = {"familjehem_0_13": (0, 13), "familjehem_14_20": (14, 18), "hvb": (12, 17), "hvb_ensamkommande": (15, 17),
+        "stodboende": (16, 19), "stodboende_ensamkommande": (16, 18), "sis": (13, 17),
+        FAMILJEHEM: (0, 17), JOURHEM: (0, 15), HVB: (12, 17), SIS: (13, 17), STODBOENDE: (16, 19)}
+#: Form and ensamkommande of each quota group of ``avslutade``.
+GROUPS = {"familjehem_0_13": (FAMILJEHEM, False), "familjehem_14_20": (FAMILJEHEM, False), "hvb": (HVB, False),
+          "hvb_ensamkommande": (HVB, True), "stodboende": (STODBOENDE, False),
+          "stodboende_ensamkommande": (STODBOENDE, True), "sis": (SIS, False)}
+#: Share of jourhem among the ended placements of the familjehem groups (the report counts both).
+JOURHEM_SHARE = {"familjehem_0_13": 0.15, "familjehem_14_20": 0.05}
+#: Lagrum mix by form (and the familjehem age bands).
+LAGRUM = {
+    "familjehem_0_13": {"SoL": 55, "LVU 2 §": 40, "LVU 2 och 3 §§": 5},
+    "familjehem_14_20": {"SoL": 60, "LVU 2 §": 20, "LVU 3 §": 15, "LVU 2 och 3 §§": 5},
+    FAMILJEHEM: {"SoL": 55, "LVU 2 §": 38, "LVU 3 §": 3, "LVU 2 och 3 §§": 4},
+    JOURHEM: {"SoL": 60, "LVU 2 §": 35, "LVU 2 och 3 §§": 5},
+    HVB: {"SoL": 45, "LVU 3 §": 40, "LVU 2 §": 10, "LVU 2 och 3 §§": 5},
+    SIS: {"LVU 3 §": 85, "LVU 2 och 3 §§": 10, "SoL": 5},
+    STODBOENDE: {"SoL": 1},
+}
+#: Endings of placements that end after the review year, by form.
+ENDINGS = {STODBOENDE: {"Enligt plan": 70, "Avbruten": 15, "Övrigt": 15},
+           None: {"Enligt plan": 55, "Avbruten": 20, OVERGAR: 15, "Övrigt": 10}}
+#: Codes of the placement's cause when it has no utredning in the data (run-in), by anledning.
+ANLEDNING_CODES = {EGET: {"B01": 3, "B02": 2, "B07": 2, "B04": 1}, BRIST: {"O01": 3, "O02": 2, "O09": 2},
+                   BADA: {"O01": 2, "B02": 2, "B01": 1}, ANNAN: {"X01": 1}}
+
+
+def _tri(rng: np.random.Generator, lmh: tuple[int, int, int], hi: int | None = None) -> int:
+    lo, mode, top = lmh
+    if hi is not None:
+        top = max(lo, min(top, hi))
+        mode = min(mode, top)
+    return int(min(top, max(lo, round(rng.triangular(lo, mode, top)) if top > lo else lo)))
+
+
+def _pick(rng: np.random.Generator, weights: dict) -> str:
+    keys = list(weights)
+    p = np.array([weights[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+@dataclass(eq=False)
+class Placement:
+    form: str
+    lagrum: str
+    start: dt.date
+    end: dt.date  # the true end (may lie after the extraction date: ongoing)
+    ending: str | None  # the true ending
+    ages: tuple[int, int]  # age at start (low, high)
+    uam: bool = False
+    fixed_end: bool = False  # the end year is a quota (generation 2)
+    review: dict | None = None  # the review year's slot: anledning, kon, stadsdel, utan_oppenvard
+    anledning: str | None = None
+    skola: bool | None = None
+    situation: str | None = None
+    period: Period | None = None
+    person: object = None
+    insats: object = None
+
+
+@dataclass(eq=False)
+class Period:
+    placements: list[Placement] = field(default_factory=list)
+    person: object = None
+    utr: object = None
+    shared_utr: bool = False  # the utredning's first insats was öppenvård (ended Övergår till annan insats)
+
+    @property
+    def start(self) -> dt.date:
+        return self.placements[0].start
+
+    @property
+    def end(self) -> dt.date:
+        return self.placements[-1].end
+
+
+def lagrum_grupp(lagrum: str) -> str:
+    return codes.lagrum_grupp()[lagrum]
+
+
+class Placements:
+    """Generate the placements of a :class:`~helpers.data.synth.caseflow.Flow` (see the module doc)."""
+
+    def __init__(self, flow, spec: dict):
+        from helpers.data.synth import caseflow as cf
+
+        self.cf = cf
+        self.flow = flow
+        self.spec = spec
+        self.P = int(spec["granskningsar"])
+        self.dec = dt.date(self.P, 12, 31)
+        self.placements: list[Placement] = []
+        self.periods: list[Period] = []
+        self.missed: list[tuple] = []
+        self.reserved: set[int] = set()  # utredningar kept for their kontakt insats (prior öppenvård)
+
+    def rng(self, *more: int) -> np.random.Generator:
+        return self.flow.rng(self.P, S_PLACERING, *more)
+
+    # -- generation ------------------------------------------------------------------------
+    def build(self) -> None:
+        self.review_slots()
+        self.other_stock()
+        self.ended()
+        self.started()
+        for p in self.placements:
+            p.period = Period([p])
+        self.endings_after()
+        self.chains()
+        self.lagrum_changes()
+        self.periods = sorted({id(p.period): p.period for p in self.placements}.values(),
+                              key=lambda q: (q.start, q.placements[0].form, q.placements[0].lagrum))
+        self.match()
+        self.finish()
+
+    def _ongoing(self, rng, form: str, lagrum: str, ages, uam: bool, review: dict | None = None,
+                 elapsed_key: str | None = None) -> Placement:
+        max_days = (20 - ages[0]) * 365
+        e = _tri(rng, ELAPSED[elapsed_key or form], max_days - 30)
+        r = _tri(rng, RESIDUAL[form], max(1, max_days - e))
+        start, end = self.dec - dt.timedelta(days=e), self.dec + dt.timedelta(days=max(1, r))
+        return Placement(form, lagrum, start, end, None, ages, uam, review=review)
+
+    def review_slots(self) -> None:
+        g = self.spec["granskning"]
+        rng = self.rng(1)
+        slots = [dict(form=f, lagrum=lag, anledning=a, uam=bool(u)) for f, lag, a, u, n in g["slots"] for _ in range(int(n))]
+        n = len(slots)
+        if n == 0:
+            return
+        # Marginals: girls, districts, children without prior öppenvård (every uam among them).
+        kon = ["Flicka"] * min(int(g.get("flickor", n // 2)), n)
+        kon += ["Pojke"] * (n - len(kon))
+        kon = [kon[i] for i in rng.permutation(n)]
+        named = {k: int(v) for k, v in (g.get("stadsdelar") or {}).items()}
+        others = [s for s in codes.values("stadsdelar") if s not in named]
+        rest = max(0, n - sum(named.values()))
+        per = [rest // len(others) + (1 if i < rest % len(others) else 0) for i in range(len(others))]
+        districts = [d for d, k in named.items() for _ in range(k)] + [d for d, k in zip(others, per, strict=True) for _ in range(k)]
+        districts = districts[:n]
+        utan = g.get("utan_oppenvard") or {}
+        # Children without prior öppenvård: the uam first, then the named district's quota, then others.
+        order = sorted(range(n), key=lambda i: (not slots[i]["uam"], rng.random()))
+        d_order = [districts[i] for i in rng.permutation(n)]
+        focus = next((k for k in utan if k != "ovriga"), None)
+        n_focus = int(utan.get(focus, 0)) if focus else 0
+        n_utan = min(n, n_focus + int(utan.get("ovriga", 0)))
+        # Give the focus district to n_focus of the children without öppenvård, the rest elsewhere.
+        focus_slots = [d for d in d_order if d == focus]
+        other_slots = [d for d in d_order if d != focus]
+        assigned = [None] * n
+        for rank, i in enumerate(order):
+            without = rank < n_utan
+            if without and n_focus > 0 and focus_slots:
+                assigned[i] = focus_slots.pop()
+                n_focus -= 1
+            elif other_slots and (not without or n_focus <= 0 or not focus_slots):
+                assigned[i] = other_slots.pop()
+            else:
+                assigned[i] = (focus_slots or other_slots).pop()
+            slots[i]["utan_oppenvard"] = without
+        for i, s in enumerate(slots):
+            s["kon"], s["stadsdel"] = kon[i], assigned[i]
+            ages = AGES["stodboende_ensamkommande" if s["uam"] else "stodboende"] if s["form"] == STODBOENDE else \
+                AGES["hvb_ensamkommande" if s["uam"] else "hvb"]
+            key = "uam" if s["uam"] and s["form"] == STODBOENDE else None
+            p = self._ongoing(rng, s["form"], s["lagrum"], ages, s["uam"], review=s, elapsed_key=key)
+            p.anledning = s["anledning"]
+            self.placements.append(p)
+
+    def other_stock(self) -> None:
+        rng = self.rng(2)
+        for form, n in (self.spec.get("bestand_ovriga") or {}).items():
+            for _ in range(int(n)):
+                self.placements.append(self._ongoing(rng, form, _pick(rng, LAGRUM[form]), AGES[form], False))
+
+    def ended(self) -> None:
+        for year, groups in sorted((self.spec.get("avslutade") or {}).items()):
+            year = int(year)
+            if year > self.P:
+                continue
+            rng = self.rng(3, year)
+            for group, endings in groups.items():
+                base_form, uam = GROUPS[group]
+                ages = AGES[group]
+                for ending, n in endings.items():
+                    for _ in range(int(n)):
+                        form = JOURHEM if base_form == FAMILJEHEM and rng.random() < JOURHEM_SHARE.get(group, 0) else base_form
+                        end = self.cf._random_day(rng, year)
+                        d = _tri(rng, DAYS[form], (20 - ages[0]) * 365)
+                        lagrum = SOL if uam else _pick(rng, LAGRUM.get(group, LAGRUM[form]) if form != JOURHEM else LAGRUM[JOURHEM])
+                        self.placements.append(Placement(form, lagrum, end - dt.timedelta(days=d), end, ending,
+                                                         ages, uam, fixed_end=True))
+
+    def started(self) -> None:
+        for year, forms in sorted((self.spec.get("startade") or {}).items()):
+            year = int(year)
+            if year <= self.P or year > self.flow.last:
+                continue
+            rng = self.rng(4, year)
+            for form, n in forms.items():
+                for _ in range(int(n)):
+                    start = self.cf._random_day(rng, year)
+                    ages = AGES[form]
+                    d = _tri(rng, DAYS[form], (20 - ages[0]) * 365)
+                    self.placements.append(Placement(form, _pick(rng, LAGRUM[form]), start, start + dt.timedelta(days=d),
+                                                     None, ages, False))
+
+    def endings_after(self) -> None:
+        """Endings of the placements that end after the review year (generations 1 and 3)."""
+        rng = self.rng(5)
+        for p in self.placements:
+            if p.ending is None:
+                p.ending = _pick(rng, ENDINGS.get(p.form, ENDINGS[None]))
+
+    def chains(self) -> None:
+        """A predecessor in another form under the same lagrum (ended Byte av placeringsform)."""
+        rng = self.rng(6)
+        spec = self.spec.get("kedjor") or {}
+        first_after = dt.date(self.P + 1, 1, 1)
+        for p in list(self.placements):
+            if p.form not in spec or (p.uam and p.form != STODBOENDE) or p.review is not None:
+                continue
+            pred_form, share = spec[p.form]
+            if rng.random() >= float(share):
+                continue
+            lagrum = p.lagrum if pred_form != JOURHEM or lagrum_grupp(p.lagrum) == SOL or p.lagrum in LAGRUM[JOURHEM] else SOL
+            if pred_form == SIS and lagrum == SOL:
+                continue
+            d = _tri(rng, DAYS[pred_form])
+            end = p.start - dt.timedelta(days=1)
+            start = end - dt.timedelta(days=d)
+            if p.start > self.dec and start < first_after:  # it must not be ongoing on the review day
+                start = first_after
+                if start > end:
+                    continue
+            ages = (max(0, p.ages[0] - 1), p.ages[1]) if pred_form != JOURHEM else (0, p.ages[1])
+            q = Placement(pred_form, p.lagrum, start, end, BYTE, ages, p.uam)
+            q.period = p.period
+            p.period.placements.insert(0, q)
+            self.placements.append(q)
+
+    def lagrum_changes(self) -> None:
+        """Placements ended Övergår till annan insats followed by a placement under the other lagrum group."""
+        rng = self.rng(7)
+        share = float(self.spec.get("lagrumsbyte", 0.0))
+        firsts = sorted((p for p in self.placements if p.period.placements[0] is p and p.review is None and not p.uam),
+                        key=lambda p: p.start)
+        starts = [p.start for p in firsts]
+        taken: set[int] = set()
+        preds = sorted((p for p in self.placements if p.ending == OVERGAR and not p.uam
+                        and p.period.placements[-1] is p), key=lambda p: (p.end, p.form))
+        for p in preds:
+            if rng.random() >= share:
+                continue
+            lo = bisect.bisect_left(starts, p.end - dt.timedelta(days=20))
+            hi = bisect.bisect_right(starts, p.end + dt.timedelta(days=40))
+            best = None
+            for s in firsts[lo:hi]:
+                if id(s) in taken or s.period is p.period or lagrum_grupp(s.lagrum) == lagrum_grupp(p.lagrum):
+                    continue
+                if s.ages[1] < p.ages[0] or s.ages[0] > p.ages[1] + 3:
+                    continue
+                new_start = p.end + dt.timedelta(days=1)
+                # The new start must keep the placement in its generation.
+                if (s.start > self.dec) != (new_start > self.dec) or new_start >= s.end:
+                    continue
+                if best is None or abs((s.start - new_start).days) < abs((best.start - new_start).days):
+                    best = s
+            if best is None:
+                continue
+            taken.add(id(best))
+            delta = p.end + dt.timedelta(days=1) - best.start
+            for q in best.period.placements:  # shift only the first placement's start
+                if q is best.period.placements[0]:
+                    q.start = q.start + delta
+                    break
+            p.period.placements += best.period.placements
+            for q in best.period.placements:
+                q.period = p.period
+            p.situation = "Fortsatt placering annat lagrum"
+
+    # -- children ----------------------------------------------------------------------------
+    def match(self) -> None:
+        cf, flow = self.cf, self.flow
+        rng = self.rng(8)
+        granted = sorted((u for u in flow.utredningar if u.utfall == cf.INSATS_BEVILJAS and not u.has_insats
+                          and u.end <= flow.last_day), key=lambda u: (u.end, u.start, u.person.pnr))
+        ends = [u.end for u in granted]
+        used = [False] * len(granted)
+        by_person: dict[str, list] = defaultdict(list)
+        for u in flow.utredningar:
+            if u.utfall == cf.INSATS_BEVILJAS:
+                by_person[u.person.pnr].append(u)
+        open_starts: dict[str, list[dt.date]] = defaultdict(list)
+        for i in flow.insatser:
+            open_starts[i.person.pnr].append(i.start)
+        busy: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)  # periods per child
+        self.match_review(rng, granted, ends, used, by_person, open_starts)
+        for q in self.periods:
+            if q.person is not None:
+                busy[q.person.pnr].append((q.start, q.end))
+        returners: list[Period] = []
+        p_re = float(self.spec.get("aterplacering", 0.0))
+        for k, q in enumerate(self.periods):
+            first = q.placements[0]
+            review = next((p.review for p in q.placements if p.review), None)
+            review_p = next((p for p in q.placements if p.review), None)
+            uam = any(p.uam for p in q.placements)
+
+            def fits(person, q=q) -> bool:
+                if cf.last_day_aged_20(person.birth) < min(q.end, cf.EXTRACTION_DATE):
+                    return False
+                if any(not (p.ages[0] <= cf.age_at(person.birth, p.start) <= p.ages[1]) for p in q.placements
+                       if p.review is not None or p is q.placements[0] or p.fixed_end):
+                    return False
+                return all(e < q.start or s > q.end for s, e in busy[person.pnr])
+
+            if q.person is not None:  # a review slot, matched before
+                pass
+            elif first.start < flow.first_day:
+                q.person = self._new_child(rng, q, review)
+            else:
+                if review is None and not uam and rng.random() < p_re:
+                    window = [r for r in returners if dt.timedelta(days=2) <= q.start - r.end <= dt.timedelta(days=365)]
+                    window = [r for r in window if fits(r.person)]
+                    if window:
+                        q.person = window[int(rng.integers(len(window)))].person
+                if q.person is None:
+                    u = self._utredning(rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p)
+                    saved = [pp.ages for pp in q.placements]
+                    for widen in (2, 20):  # rare at full scale: a child a little outside the usual ages
+                        if u is not None:
+                            break
+                        for pp in q.placements:
+                            lo, hi = pp.ages  # the report's age bands (0–13, 14–20) are kept
+                            pp.ages = (lo if lo == 14 else max(0, lo - widen), hi if hi == 13 else min(20, hi + widen))
+                        u = self._utredning(rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p)
+                        for pp, a in zip(q.placements, saved, strict=True):
+                            pp.ages = a
+                    if u is None:
+                        self.missed.append(("placering", first.form, first.start))
+                        continue
+                    q.person, q.utr = u.person, u
+                    u.has_insats = True
+            if q.placements[0].review is None:
+                busy[q.person.pnr].append((q.start, q.end))
+            if q.end <= cf.EXTRACTION_DATE and not uam:
+                returners.append(q)
+            del k
+        self.periods = [q for q in self.periods if q.person is not None]
+
+    def match_review(self, rng, granted, ends, used, by_person, open_starts) -> None:
+        """Children for the review year's slots, so that its marginals hold exactly.
+
+        Slots with prior öppenvård come first, each a child with an öppen insats before the
+        placement: a granted utredning of a child who already had one (the placement starts 0–30
+        days after it), or a bistånd öppenvård that ended *Övergår till annan insats* (the placement
+        follows the next day, on the same utredning). Their districts and sexes are capped by what
+        the marginals leave after the slots without öppenvård; those take the rest: a granted
+        utredning of a child without any earlier case, or else a new child placed before the first
+        data year (no history in the extracts).
+        """
+        cf, flow = self.cf, self.flow
+        periods = [q for q in self.periods if q.placements[0].review is not None]
+        if not periods:
+            return
+        slots = [q.placements[0].review for q in periods]
+        g = self.spec["granskning"]
+        n = len(slots)
+        named = {d: int(v) for d, v in (g.get("stadsdelar") or {}).items()}
+        other_cap = OTHER_DISTRICT_CAP
+        utan = g.get("utan_oppenvard") or {}
+        focus = next((d for d in utan if d != "ovriga"), None)
+        girls = sum(1 for r in slots if r["kon"] == "Flicka")
+        # Caps of the slots with prior öppenvård: the marginals, less the focus district's children
+        # without öppenvård.
+        d_cap = defaultdict(lambda: other_cap, {d: v - (int(utan.get(d, 0)) if d == focus else 0) for d, v in named.items()})
+        k_cap = defaultdict(int, {"Flicka": girls, "Pojke": n - girls})
+        overgar = sorted((i for i in flow.insatser if i.grund == cf.BISTAND and i.avslutsorsak == OVERGAR
+                          and i.utr is not None and i.insatstyp == cf.OPPENVARD), key=lambda i: (i.end, i.id or "", i.person.pnr))
+        o_used = [False] * len(overgar)
+        o_ends = [i.end for i in overgar]
+        taken_people: set[str] = set()
+        with_open = [k for k in range(n) if not slots[k]["utan_oppenvard"]]
+        without = [k for k in range(n) if slots[k]["utan_oppenvard"]]
+        for k in [with_open[i] for i in rng.permutation(len(with_open))]:
+            if not self._review_child(rng, periods[k], slots[k], d_cap, k_cap, granted, ends, used, by_person,
+                                      open_starts, overgar, o_ends, o_used, taken_people):
+                self.missed.append(("granskning", periods[k].placements[0].form, slots[k]["stadsdel"]))
+        # The children without öppenvård take what the marginals leave: the named districts exactly,
+        # the others up to their cap.
+        used_d = defaultdict(int)
+        used_k = defaultdict(int)
+        for k in with_open:
+            if periods[k].person is not None:
+                used_d[periods[k].person.stadsdel] += 1
+                used_k[periods[k].person.kon] += 1
+        need = [d for d, v in named.items() for _ in range(max(0, v - used_d[d]))]
+        others = [d for d in codes.values("stadsdelar") if d not in named]
+        room = {d: max(0, other_cap - used_d[d]) for d in others}
+        while len(need) < len(without) and any(room.values()):
+            d = max(others, key=lambda x: (room[x], -others.index(x)))
+            need.append(d)
+            room[d] -= 1
+        sexes = ["Flicka"] * max(0, girls - used_k["Flicka"]) + ["Pojke"] * max(0, n - girls - used_k["Pojke"])
+        need = [need[i] for i in rng.permutation(len(need))][: len(without)]
+        sexes = [sexes[i] for i in rng.permutation(len(sexes))][: len(without)]
+        for k, d, kon in zip(without, need, sexes, strict=False):
+            slots[k]["stadsdel"], slots[k]["kon"] = d, kon
+            cap_d = defaultdict(int, {d: 1})
+            cap_k = defaultdict(int, {kon: 1})
+            if not self._review_child(rng, periods[k], slots[k], cap_d, cap_k, granted, ends, used, by_person,
+                                      open_starts, overgar, o_ends, o_used, taken_people):
+                p = periods[k].placements[0]
+                if p.start >= flow.first_day:
+                    p.start = flow.first_day - dt.timedelta(days=int(rng.integers(1, 366)))
+                periods[k].person = self._new_child(rng, periods[k], slots[k])
+                taken_people.add(periods[k].person.pnr)
+
+    def _review_child(self, rng, q, r, d_cap, k_cap, granted, ends, used, by_person, open_starts,
+                      overgar, o_ends, o_used, taken_people) -> bool:
+        """Match one review slot to a fitting child within the caps (see :meth:`match_review`)."""
+        cf, flow = self.cf, self.flow
+        p = q.placements[0]
+        key = "uam" if p.uam and p.form == STODBOENDE else p.form
+        lo_day = max(self.dec - dt.timedelta(days=ELAPSED[key][2]), flow.first_day)
+
+        def ok(person, start) -> bool:
+            return (person.pnr not in taken_people and d_cap[person.stadsdel] > 0 and k_cap[person.kon] > 0
+                    and p.ages[0] <= cf.age_at(person.birth, start) <= p.ages[1]
+                    and cf.last_day_aged_20(person.birth) >= min(p.end, cf.EXTRACTION_DATE))
+
+        cands = []  # (weight, kind, index, start, reserve)
+        i0, i1 = bisect.bisect_left(ends, lo_day), bisect.bisect_right(ends, self.dec - dt.timedelta(days=31))
+        for i in range(i0, i1):
+            if used[i] or id(granted[i]) in self.reserved:
+                continue
+            u = granted[i]
+            start = u.end + dt.timedelta(days=int(rng.integers(0, 31)))
+            if not ok(u.person, start):
+                continue
+            opens = open_starts.get(u.person.pnr, [])
+            earlier = [v for v in by_person.get(u.person.pnr, []) if v is not u and v.end <= start]
+            reserve = None
+            if r["utan_oppenvard"]:
+                if any(s <= start for s in opens) or earlier:
+                    continue
+            elif not any(s < u.end for s in opens):
+                # An earlier granted utredning still without insats gets a kontakt insats (other_bistand)
+                # 0–30 days after it ended: öppenvård before the placement.
+                later = [v for v in earlier if not v.has_insats and id(v) not in self.reserved
+                         and v.end + dt.timedelta(days=31) <= u.end]
+                if not later:
+                    continue
+                reserve = later[0]
+            w = np.exp(-abs((start - p.start).days) / 300.0) * (5.0 if p.uam and u.orsakskod == "X01" else 1.0)
+            cands.append((w, "u", i, start, reserve))
+        if not r["utan_oppenvard"]:
+            j0, j1 = bisect.bisect_left(o_ends, lo_day), bisect.bisect_right(o_ends, self.dec - dt.timedelta(days=2))
+            for j in range(j0, j1):
+                o = overgar[j]
+                start = o.end + dt.timedelta(days=1)
+                if o_used[j] or not ok(o.person, start):
+                    continue
+                cands.append((np.exp(-abs((start - p.start).days) / 300.0), "o", j, start, None))
+        if not cands:
+            return False
+        w = np.array([c[0] for c in cands])
+        _w, kind, i, start, reserve = cands[int(rng.choice(len(cands), p=w / w.sum()))]
+        if kind == "u":
+            used[i] = True
+            u = granted[i]
+            u.has_insats = True
+            q.person, q.utr = u.person, u
+            if reserve is not None:
+                self.reserved.add(id(reserve))
+        else:
+            o_used[i] = True
+            q.person, q.utr = overgar[i].person, overgar[i].utr
+            q.shared_utr = True
+        p.start = start
+        d_cap[q.person.stadsdel] -= 1
+        k_cap[q.person.kon] -= 1
+        taken_people.add(q.person.pnr)
+        return True
+
+    def _new_child(self, rng, q: Period, review: dict | None):
+        cf, flow = self.cf, self.flow
+        first = q.placements[0]
+        recs = flow.akt[flow.first]
+        tpl = recs[int(rng.integers(len(recs)))]
+        kon = review["kon"] if review else tpl["kon"]
+        stadsdel = review["stadsdel"] if review else tpl["stadsdel"]
+        lo, hi = first.ages
+        banded = [p for p in q.placements if p.fixed_end or p.review is not None]
+        for _ in range(80):
+            age = int(rng.integers(lo, hi + 1))
+            person = flow.new_person(rng, kon, age, first.start, stadsdel)
+            if cf.last_day_aged_20(person.birth) >= min(q.end, cf.EXTRACTION_DATE) and all(
+                    p.ages[0] <= cf.age_at(person.birth, p.start) <= p.ages[1] for p in banded):
+                return person
+        # Shorten the period's last placement to the 21st birthday (it ends after the review day).
+        last = q.placements[-1]
+        last.end = max(min(last.end, cf.last_day_aged_20(person.birth)), last.start + dt.timedelta(days=1))
+        return person
+
+    def _utredning(self, rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p):
+        start = q.start
+        for window, strict in ((45, True), (120, True), (365, True), (365, False)):
+            i0 = bisect.bisect_left(ends, start - dt.timedelta(days=window))
+            i1 = bisect.bisect_right(ends, start)
+            best, weights = [], []
+            for i in range(i0, i1):
+                if used[i] or id(granted[i]) in self.reserved:
+                    continue
+                u = granted[i]
+                person = u.person
+                if review and strict and (person.kon != review["kon"] or person.stadsdel != review["stadsdel"]):
+                    continue
+                if not fits(person):
+                    continue
+                if review is not None and strict:
+                    before = review_p.start
+                    has_open = any(s < before for s in open_starts.get(person.pnr, []))
+                    other = any(v is not u and v.end < before for v in by_person.get(person.pnr, []))
+                    if review["utan_oppenvard"] and (has_open or other):
+                        continue
+                    if not review["utan_oppenvard"] and not has_open:
+                        continue
+                w = 1.0 + 4.0 * (uam and u.orsakskod == "X01") + 2.0 * ((start - u.end).days <= 30)
+                best.append(i)
+                weights.append(w)
+            if best:
+                w = np.array(weights)
+                i = best[int(rng.choice(len(best), p=w / w.sum()))]
+                used[i] = True
+                return granted[i]
+            if review is not None and strict and window == 365:
+                self.missed.append(("granskning", review["form"], review["stadsdel"]))
+        return None
+
+    # -- the rest of each placement --------------------------------------------------------------
+    def finish(self) -> None:
+        cf = self.cf
+        rng = self.rng(9)
+        for q in self.periods:
+            for p in q.placements:
+                p.person = q.person
+            code = q.utr.orsakskod if q.utr is not None else None
+            uam = any(p.uam for p in q.placements)
+            for idx, p in enumerate(q.placements):
+                p.uam = uam
+                if p.anledning is None:
+                    p.anledning = ANNAN if uam else self._anledning(rng, p.lagrum)
+                if code is None:
+                    code = "X01" if uam else _pick(rng, ANLEDNING_CODES[p.anledning])
+                visible_end = p.end <= cf.EXTRACTION_DATE
+                if visible_end and p.ending != BYTE and p.situation is None:
+                    age = cf.age_at(q.person.birth, p.end)
+                    p.situation = self._situation(rng, p, age)
+                reg = HVB if p.form == STODBOENDE and p.start.year < STODBOENDE_SEPARAT_FRAN else p.form
+                ins = cf.Insats(q.person, p.form, cf.BISTAND, code, p.start, p.end, p.ending if visible_end else None,
+                                utr=q.utr if idx == 0 else None, lagrum=p.lagrum)
+                ins.registrerad_som, ins.situation, ins.ensamkommande = reg, p.situation if visible_end else None, uam
+                p.insats = ins
+                self.flow.insatser.append(ins)
+
+    @staticmethod
+    def _anledning(rng, lagrum: str) -> str:
+        return {"LVU 3 §": lambda: EGET if rng.random() < 0.75 else BADA,
+                "LVU 2 §": lambda: BRIST if rng.random() < 0.85 else BADA,
+                "LVU 2 och 3 §§": lambda: BADA}.get(
+            lagrum, lambda: _pick(rng, {EGET: 30, BRIST: 40, BADA: 20, ANNAN: 10}))()
+
+    @staticmethod
+    def _situation(rng, p: Placement, age: int) -> str:
+        if p.ending == OVERGAR:
+            return "Hos en eller båda föräldrarna" if rng.random() < 0.8 else "Annan"
+        if p.form == STODBOENDE or age >= 18:
+            return _pick(rng, {"Eget boende": 60, "Annan": 30, "Hos en eller båda föräldrarna": 10})
+        if p.ending == "Enligt plan":
+            return _pick(rng, {"Hos en eller båda föräldrarna": 80, "Annan": 15, "Eget boende": 5})
+        return _pick(rng, {"Hos en eller båda föräldrarna": 55, "Annan": 40, "Eget boende": 5})
+
+    # -- the review's school flags (after every insats exists) -----------------------------------
+    def review_flags(self) -> None:
+        """School flags: ``varken_skola_eller_oppenvard`` of the review year's children have neither an
+        adequate school situation nor prior öppenvård (as the insatser show it); others by chance."""
+        rng = self.rng(10)
+        open_forms = set(codes.load("insatstyper").query("form == 'öppen'")["insatstyp"])
+        starts: dict[str, list[dt.date]] = defaultdict(list)
+        for i in self.flow.insatser:
+            if i.insatstyp in open_forms and self.flow.file_year(i, self.flow.years) is not None:
+                starts[i.person.pnr].append(i.start)
+        for p in self.placements:
+            p.prior_open = p.person is not None and any(s < p.start for s in starts.get(p.person.pnr, []))
+        review = [p for p in self.placements if p.review is not None and p.person is not None]
+        target = int(self.spec["granskning"].get("varken_skola_eller_oppenvard", 0))
+        without = sorted((p for p in review if not p.prior_open),
+                         key=lambda p: (p.review["stadsdel"] != "Skäggetorp", rng.random()))
+        for k, p in enumerate(without):
+            p.skola = k >= target
+        for p in self.placements:
+            if p.skola is None and p.person is not None:
+                p.skola = bool(rng.random() < (0.35 if not p.prior_open else 0.55))
