@@ -450,6 +450,7 @@ def flow_problems(w: Workbooks) -> list[str]:
     placed = ins["Insatstyp"].isin(placement_forms)
     bad("lagrum om och endast om placering", ins["Lagrum"].notna() != placed)
     bad("service: aldrig placering", s["Insatstyp"].isin(placement_forms))
+    bad("stödboende från 16 år", (ins["Insatstyp"] == "Stödboende") & (ins["Ålder"] < 16))
     endings = codes.load("avslutsorsaker")
     bad("insats: avslutsorsak om och endast om avslutad", ins["Slutdatum"].notna() != ins["Avslutsorsak"].notna())
     bo, bp = b[~b["Insatstyp"].isin(placement_forms)], b[b["Insatstyp"].isin(placement_forms)]

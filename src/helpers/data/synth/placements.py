@@ -321,6 +321,9 @@ class Placements:
                 # The new start must keep the placement in its generation.
                 if (s.start > self.dec) != (new_start > self.dec) or new_start >= s.end:
                     continue
+                lo_b, hi_b = self.birth_window(p.period.placements + s.period.placements)
+                if lo_b > hi_b:  # no child could be in both placements at those ages
+                    continue
                 if best is None or abs((s.start - new_start).days) < abs((best.start - new_start).days):
                     best = s
             if best is None:
@@ -367,8 +370,7 @@ class Placements:
             def fits(person, q=q) -> bool:
                 if cf.last_day_aged_20(person.birth) < min(q.end, cf.EXTRACTION_DATE):
                     return False
-                if any(not (p.ages[0] <= cf.age_at(person.birth, p.start) <= p.ages[1]) for p in q.placements
-                       if p.review is not None or p is q.placements[0] or p.fixed_end):
+                if any(not (p.ages[0] <= cf.age_at(person.birth, p.start) <= p.ages[1]) for p in q.placements):
                     return False
                 return all(e < q.start or s > q.end for s, e in busy[person.pnr])
 
@@ -390,7 +392,7 @@ class Placements:
                             break
                         for pp in q.placements:
                             lo, hi = pp.ages  # the report's age bands (0–13, 14–20) are kept
-                            pp.ages = (lo if lo == 14 else max(0, lo - widen), hi if hi == 13 else min(20, hi + widen))
+                            pp.ages = (lo if lo >= 14 else max(0, lo - widen), hi if hi == 13 else min(20, hi + widen))
                         u = self._utredning(rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p)
                         for pp, a in zip(q.placements, saved, strict=True):
                             pp.ages = a
@@ -541,6 +543,18 @@ class Placements:
         taken_people.add(q.person.pnr)
         return True
 
+    def birth_window(self, placements: list[Placement]) -> tuple[dt.date, dt.date]:
+        """Birth dates that fit every placement's age band and keep the child 0–20 to the end of the
+        last placement (or the extraction date); empty when ``lo > hi``."""
+        cf = self.cf
+        end = max(p.end for p in placements)
+        lo_b = cf._add_years(min(end, cf.EXTRACTION_DATE), -21) + dt.timedelta(days=1)
+        hi_b = dt.date(9999, 1, 1)
+        for p in placements:
+            lo_b = max(lo_b, cf._add_years(p.start, -(p.ages[1] + 1)) + dt.timedelta(days=1))
+            hi_b = min(hi_b, cf._add_years(p.start, -p.ages[0]))
+        return lo_b, hi_b
+
     def _new_child(self, rng, q: Period, review: dict | None):
         cf, flow = self.cf, self.flow
         first = q.placements[0]
@@ -548,8 +562,12 @@ class Placements:
         tpl = recs[int(rng.integers(len(recs)))]
         kon = review["kon"] if review else tpl["kon"]
         stadsdel = review["stadsdel"] if review else tpl["stadsdel"]
+        lo_b, hi_b = self.birth_window(q.placements)
+        if lo_b <= hi_b:
+            number = cf._fresh_number(rng, kon, lo_b, hi_b, flow.used)
+            return cf.Person(number, kon, cf.pnr.birth_date(number), stadsdel)
         lo, hi = first.ages
-        banded = [p for p in q.placements if p.fixed_end or p.review is not None]
+        banded = q.placements
         for _ in range(80):
             age = int(rng.integers(lo, hi + 1))
             person = flow.new_person(rng, kon, age, first.start, stadsdel)
