@@ -136,6 +136,17 @@ def test_barh_marks_hidden_bars_in_place(pub):
     plt.close(fig)
 
 
+def test_barh_legend_has_every_group_even_when_its_first_bar_is_hidden(pub):
+    import matplotlib.pyplot as plt
+
+    d = pd.DataFrame({"g": ["a", "a", "b", "b"], "h": ["2019", "2020", "2019", "2020"],
+                      "v": [8.0, float("nan"), 38.0, 22.0], "v|status": ["", "x", "", ""]})
+    fig, ax = plt.subplots()
+    publish.barh(ax, d, y="g", x="v", hue="h")
+    assert [t.get_text() for t in ax.legend().get_texts()] == ["2019", "2020"]
+    plt.close(fig)
+
+
 def test_barh_with_every_value_hidden_draws_only_marks(pub):
     import matplotlib.pyplot as plt
 

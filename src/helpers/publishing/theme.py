@@ -122,6 +122,7 @@ def barh(
     st = _status(d, x)
     biggest = pd.to_numeric(d[x], errors="coerce").max()  # NaN when every value is hidden
     xmax = 1.0 if pd.isna(biggest) or biggest <= 0 else float(biggest)
+    labelled: set[int] = set()  # groups whose legend entry exists (their first drawn bar)
     for gi, g in enumerate(groups):
         sub = d if g is None else d[d[hue] == g]
         for (_, row), mark in zip(sub.iterrows(), st.loc[sub.index], strict=True):
@@ -132,7 +133,8 @@ def barh(
                         color=SOURCE_COLOR, fontweight="bold")
                 continue
             ax.barh(pos, float(row[x]), height=height * 0.95, color=color,
-                    label=str(g) if g is not None and row[y] == cats[0] else None)
+                    label=str(g) if g is not None and gi not in labelled else None)
+            labelled.add(gi)
             if label is not None:
                 ax.annotate(label(float(row[x])), (float(row[x]), pos), xytext=(3, 0),
                             textcoords="offset points", va="center", fontsize=NOTE_PT)
