@@ -31,7 +31,7 @@ from .conftest import Project, make_project
 
 pytestmark = pytest.mark.slow
 
-SCENARIO_YEARS = {("kontrast", 1.0): (2019, 2022), ("kontrast", 0.06): (2020, 2022), ("demo", 0.06): (2021,)}
+SCENARIO_YEARS = {("kontrast", 1.0): (2019, 2020, 2022), ("kontrast", 0.06): (2020, 2022), ("demo", 0.06): (2021,)}
 
 
 def _book_text(book: Path) -> str:
@@ -145,6 +145,22 @@ def test_kontrast_says_what_its_own_data_say(scenario_books):
     # Utfall: the kontrast's öppenvård ends according to plan less and less often.
     plan = [c for c in claims if c.kind == "share_change" and c.subject == "andelen som avslutades enligt plan"]
     assert plan and plan[0].direction == "down"
+
+
+def test_kontrast_placements_say_what_their_own_data_say(scenario_books):
+    """Placeringar on the kontrast data: ended familjehem placements rise 2019 → 2020 (the demo's
+    fall), the review's registration practice is the year's, and its composition is the kontrast's."""
+    _p, book, build = scenario_books[("kontrast", 1.0, 2020)]
+    claims = _claims(build)
+    fam = [c for c in claims if c.kind == "count_change"
+           and c.subject == "antalet avslutade placeringar i familjehem för barn 0–13 år"]
+    assert fam and fam[0].direction == "up" and fam[0].values["k1"] > fam[0].values["k0"]
+    girls = [c for c in claims if c.kind == "quantity" and c.subject.startswith("de placerade") and "flickor" in c.text]
+    assert girls and girls[0].values["k"] / girls[0].values["n"] < 0.4
+    text = _norm(_book_text(book))
+    assert "stödboende registrerades som hvb till och med 2020" in text
+    _p, book22, _b = scenario_books[("kontrast", 1.0, 2022)]
+    assert "stödboende registreras som egen placeringsform från 2021" in _norm(_book_text(book22))
 
 
 def test_rendered_text_follows_swedish_typography(rendered, scenario_books):

@@ -77,3 +77,33 @@ def test_every_count_is_protected_together(ins, bef):
     prot = t.cells.protect()
     assert prot.audit().passed
     assert all(prot.status(c) != "published" for c in t.stock["cell"] if prot.true_value(c) in (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize(("top", "ticks"), [(38, [0, 10, 20, 30, 40]), (34, [0, 10, 20, 30, 40]),
+                                            (11, [0, 2, 4, 6, 8, 10, 12]), (4, [0, 1, 2, 3, 4]),
+                                            (140, [0, 50, 100, 150]), (0, [0, 1])])
+def test_chart_ticks_are_round_steps(top, ticks):
+    assert placeringar.chart_ticks(top) == ticks
+
+
+def test_ended_placements_leave_out_moves_between_forms(ins, bef):
+    moved = ins.copy()
+    moved.loc[moved["insats_id"] == "i3", "avslutsorsak"] = "Byte av placeringsform"
+    moved.loc[moved["insats_id"] == "i3", "situation_efter"] = None
+    t = placeringar.tabulate(moved, bef, 2020)
+    hvb = t.ended_placements[(t.ended_placements["ar"] == 2020) & (t.ended_placements["grupp"] == "hvb")]
+    assert hvb["antal"].sum() == 1  # i4 only; i3 moved to another form
+    assert v(t.ended_groups, ar=2020, grupp="stodboende") == 1 and v(t.ended_groups, ar=2019, grupp="familjehem_14-20") == 0
+
+
+def test_the_review_joins_the_placements_on_insats_id(ins, bef):
+    review = pd.DataFrame({"ar": [2020], "insats_id": ["i2"], "registrerad_som": ["HVB"], "anledning": ["Brist i omsorgen"],
+                           "skola_tillgodosedd": [False], "tidigare_oppenvard": [False]})
+    t = placeringar.tabulate(ins, bef, 2020)
+    assert not t.review_year
+    hvb = ins.copy()
+    hvb.loc[hvb["insats_id"] == "i2", "insatstyp"] = "HVB"  # the review has HVB and stödboende only
+    t = placeringar.tabulate(hvb, bef, 2020, review=review)
+    assert t.review_year and int(t.records["in_review"].sum()) == 1
+    assert v(t.review["anledning"], anledning="Brist i omsorgen") == 1
+    assert int(t.records["rv_neither"].sum()) == 1 and t.review_neither_top == "Ryd"
