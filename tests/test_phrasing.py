@@ -212,7 +212,7 @@ def test_compare_shares_tie_and_zero():
 def test_compare_shares_hidden(args):
     c = ph.compare_shares(*args, subject="andelen", **YEARS)
     assert c.direction == "hidden" and c.pvalue is None
-    assert "redovisas inte eftersom underlaget är litet" in c.text
+    assert ph.HIDDEN_REASON in c.text
 
 
 def test_compare_shares_rejects_impossible_counts():

@@ -138,7 +138,7 @@ class CareTables:
     ended_groups: pd.DataFrame = None  # ar, grupp, antal, cell
     situation: pd.DataFrame = None  # ar, situation_efter, antal, cell: ended placements (all forms)
     situation_total: pd.DataFrame = None  # ar, antal, cell
-    stod_uam: pd.DataFrame = None  # ar, avslutsorsak, ensamkommande, antal, cell: stödboende ended
+    stod_uam: pd.DataFrame = None  # ar, avslutsorsak, ensamkommande, antal, cell: stödboende ended enligt plan, ensamkommande
     review_year: bool = False  # the report year has a December review
     review: dict = None  # name → tabulated frame of the review (report year)
     review_total: str = ""
@@ -240,20 +240,18 @@ def tabulate(ins: pd.DataFrame, befolkning: pd.DataFrame, year: int, *, span: in
                                    levels={"situation_efter": sit_levels}).assign(ar=y))
         s_tot.append({"ar": y, "antal": int((w & df["situation_efter"].notna()).sum()),
                       "cell": cs.total(f"situation-{y}-totalt", where=w & df["situation_efter"].notna())})
-        df["uam_text"] = _uam(df).map({True: "Ensamkommande", False: "Övriga"})
         uam_tot.append({"ar": y, "antal": int((w & (df["insatstyp"] == STOD) & _uam(df)).sum()),
                         "cell": cs.total(f"stodboende-avslutade-ensamkommande-{y}",
                                          where=w & (df["insatstyp"] == STOD) & _uam(df))})
-        st_parts.append(cs.tabulate(f"stodboende-avslutade-{y}", by=["avslut_diagram", "uam_text"],
-                                    where=w & (df["insatstyp"] == STOD),
-                                    levels={"avslut_diagram": list(CHART_ENDINGS),
-                                            "uam_text": ["Ensamkommande", "Övriga"]}).assign(ar=y))
+        plan_uam = w & (df["insatstyp"] == STOD) & _uam(df) & (df["avslut_diagram"] == "Enligt plan")
+        st_parts.append({"ar": y, "avslutsorsak": "Enligt plan", "ensamkommande": "Ensamkommande",
+                         "antal": int(plan_uam.sum()), "cell": cs.total(f"stodboende-enligt-plan-ensamkommande-{y}",
+                                                                        where=plan_uam)})
     ended_p = pd.concat(e_parts, ignore_index=True).rename(columns={"avslut_diagram": "avslutsorsak"})
     ended_g = pd.concat(g_parts, ignore_index=True)
     situation = pd.concat(s_parts, ignore_index=True)
     situation_total = pd.DataFrame(s_tot)
-    stod_uam = pd.concat(st_parts, ignore_index=True).rename(columns={"avslut_diagram": "avslutsorsak",
-                                                                      "uam_text": "ensamkommande"})
+    stod_uam = pd.DataFrame(st_parts)
 
     t = CareTables(year, years, cs, df, stock, stock_total, started, ended, children, unstable, districts,
                    reentry, reentry_total, transitions, ended_p, ended_g, situation, situation_total, stod_uam)
@@ -318,7 +316,7 @@ def tabulate(ins: pd.DataFrame, befolkning: pd.DataFrame, year: int, *, span: in
                   cell_of(rvt["stadsdel"], stadsdel="Skäggetorp"), cell_of(rvt["stadsdel"], stadsdel="Ryd"))
     for y in years:
         cs.prefer(cell_of(stod_uam, ar=y, avslutsorsak="Enligt plan", ensamkommande="Ensamkommande"),
-                  cell_of(t.stod_uam_total, ar=y),
+                  cell_of(t.stod_uam_total, ar=y), cell_of(situation_total, ar=y), *situation.loc[situation["ar"] == y, "cell"],
                   *ended_g.loc[ended_g["ar"] == y, "cell"], cell_of(stock_total, ar=y))
     return t
 

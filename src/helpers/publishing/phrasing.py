@@ -70,7 +70,7 @@ DIRECTIONS: tuple[str, ...] = ("up", "down", "same", "none", "hidden")
 EN_DASH = "\u2013"
 #: "95 %-igt konfidensintervall" with a no-break space inside "95 %".
 CI_WORDS = f"95{NBSP}%-igt konfidensintervall"
-HIDDEN_REASON = "redovisas inte eftersom underlaget är litet"
+HIDDEN_REASON = "redovisas inte, eftersom underlaget är litet eller uppgiften döljs för att skydda andra uppgifter"
 CHANCE = "en skillnad inom den slumpmässiga variationen"
 
 
