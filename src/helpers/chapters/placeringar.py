@@ -71,6 +71,10 @@ AGE_BANDS = {"0-13": (0, 13), "14-20": (14, 20)}
 HVB_FORMS = ("HVB",)
 STOD = "Stödboende"
 BYTE = "Byte av placeringsform"
+#: Labels of the groups of ended placements.
+GROUP_LABELS = {"familjehem_0-13": "Familjehem och jourhem, 0–13 år", "familjehem_14-20": "Familjehem och jourhem, 14–20 år",
+                "hvb": "HVB (utan ensamkommande)", "hvb_ensamkommande": "HVB, ensamkommande barn",
+                "stodboende": "Stödboende", "sis": "Särskilt ungdomshem (SiS)"}
 #: The endings the report's charts show (the others are pooled as Övrigt).
 CHART_ENDINGS = ("Avbruten", "Enligt plan", "Övergår till annan insats", "Övrigt")
 OTHER_DISTRICTS = "Övriga stadsdelar"
@@ -151,6 +155,7 @@ class CareTables:
     started_age: pd.DataFrame = None  # aldersgrupp_start, antal, cell: the same by age at the start
     stock_uam: pd.DataFrame = None  # ar, antal, cell: ensamkommande among the placements on 31 December
     stod_uam_total: pd.DataFrame = None  # ar, antal, cell: ended stödboende placements of ensamkommande
+    ended_lagrum: pd.DataFrame = None  # grupp, lagrum_grupp, antal, cell: the report year's ended placements
 
 
 def tabulate(ins: pd.DataFrame, befolkning: pd.DataFrame, year: int, *, span: int = 2,
@@ -256,6 +261,10 @@ def tabulate(ins: pd.DataFrame, befolkning: pd.DataFrame, year: int, *, span: in
     t = CareTables(year, years, cs, df, stock, stock_total, started, ended, children, unstable, districts,
                    reentry, reentry_total, transitions, ended_p, ended_g, situation, situation_total, stod_uam)
     t.stod_uam_total = pd.DataFrame(uam_tot)
+    # The report year's ended placements by group and legal basis (SoL or LVU).
+    w = real_end & (df["slut_ar"] == year) & df["grupp"].notna()
+    t.ended_lagrum = cs.tabulate("tbl-avslutade-lagrum", by=["grupp", "lagrum_grupp"], where=w,
+                                 levels={"grupp": groups, "lagrum_grupp": ["SoL", "LVU"]})
     # Periods of care started in the years shown, by the form of their first placement (the base
     # of the durations).
     first_in = df["period_first"] & df["period_start"].dt.year.isin(years)
