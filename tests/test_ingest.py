@@ -491,6 +491,9 @@ def test_every_extract_of_the_contract_can_be_ingested(raw, tmp_path):
     for extract in contract.EXTRACTS:
         if extract in (contract.AKTUALISERINGAR, contract.UTREDNINGAR, contract.INSATSER, contract.PLACERINGAR_DEC):
             continue  # rules across columns and files: the hand-made rows above
+        if extract is contract.JAMFORELSE:
+            write_jam(raw)  # rules across columns (municipality codes, KPI names, groups): hand-made rows
+            continue
         sheets = {
             s.name: [[c.header for c in s.columns]] + [[example_value(c, i) for c in s.columns] for i in range(3)]
             for s in extract.sheets
@@ -724,6 +727,42 @@ def december_refers_to_a_later_placement(raw: Path) -> None:
     write_dec(raw, rows)
 
 
+JAM_FILE = contract.JAMFORELSE.filename()
+JAM_SHEET = contract.JAMFORELSE.sheets[0]
+JAM_HEADERS = [c.header for c in JAM_SHEET.columns]
+
+
+def jam_rows() -> list[dict[str, object]]:
+    """A valid comparison extract (Kolada shape): Linköping under its own group and in R9, two other
+    R9 members and one IFO-liknande municipality, two KPIs, two years."""
+    members = [("0580", "Linköping", "Linköping"), ("0580", "Linköping", "R9"), ("0484", "Eskilstuna", "R9"),
+               ("2180", "Gävle", "R9"), ("1281", "Lund", "IFO-liknande")]
+    kpis = [("N33016", "nettokostnad", 2060.0), ("N33007", "hvb", 858.0)]
+    return [{"Kommun-id": kid, "Kommun": name, "Grupp": group, "KPI-id": kpi, "Nyckeltal": short, "År": year,
+             "Värde": value + 100 * i + (year - 2018)}
+            for i, (kid, name, group) in enumerate(members) for kpi, short, value in kpis for year in (2018, 2019)]
+
+
+def write_jam(raw: Path, rows: list[dict] | None = None, headers: list[str] | None = None, name: str = JAM_FILE) -> None:
+    write_xlsx(raw / name, {JAM_SHEET.name: table(headers or JAM_HEADERS, jam_rows() if rows is None else rows)})
+
+
+def jam_cells(index: int, **changes: object) -> Callable[[Path], None]:
+    """A comparison extract with one row changed (data row ``index``, Excel row index+2)."""
+
+    def mutate(raw: Path) -> None:
+        rows = jam_rows()
+        rows[index].update({_header(k): v for k, v in changes.items()})
+        write_jam(raw, rows)
+
+    return mutate
+
+
+def jam_duplicate(raw: Path) -> None:
+    rows = jam_rows()
+    write_jam(raw, [*rows, dict(rows[5])])
+
+
 FUTURE = dt.datetime.combine(dt.date.today() + dt.timedelta(days=60), dt.time())
 
 BAD_CASES = (
@@ -909,6 +948,29 @@ BAD_CASES = (
     Bad("öppen insats efter placeringen är inte tidigare öppenvård",
         ins_cells(1, Startdatum=dt.datetime(2020, 11, 2), Slutdatum=dt.datetime(2020, 12, 1)),
         DEC_FILE, "Placeringar", 3, "Tidigare öppenvård", "'Ja', men insatser (2020) har ingen öppen insats för barnet"),
+    # jamforelse: the comparison extract from Kolada
+    Bad("okänt KPI-id", jam_cells(2, KPI_id="N99999"), JAM_FILE, "Nyckeltal", 4, "KPI-id", "okänd kod 'N99999'"),
+    Bad("kommunkod utan inledande nolla", jam_cells(4, Kommun_id="580"), JAM_FILE, "Nyckeltal", 6, "Kommun-id",
+        "'580' är inte en kommunkod med fyra siffror"),
+    Bad("nyckeltalets namn stämmer inte", jam_cells(1, Nyckeltal="hvb"), JAM_FILE, "Nyckeltal", 3, "Nyckeltal",
+        "'hvb' är inte namnet på N33016; kodlistan kolada_nyckeltal ger 'nettokostnad'"),
+    Bad("okänd grupp", jam_cells(0, Grupp="Riket"), JAM_FILE, "Nyckeltal", 2, "Grupp", "okänd kod 'Riket'"),
+    Bad("kommun utanför R9", jam_cells(8, Kommun_id="1281", Kommun="Lund"), JAM_FILE, "Nyckeltal", 10, "Kommun-id",
+        "kommunen '1281' (Lund) hör inte till R9"),
+    Bad("annan kommun i gruppen Linköping", jam_cells(0, Kommun_id="0581", Kommun="Norrköping"), JAM_FILE, "Nyckeltal", 2,
+        "Kommun-id", "gruppen Linköping har bara kommunen 0580, inte '0581'"),
+    Bad("två namn på samma kommun", jam_cells(9, Kommun="Eskilstuna kommun"), JAM_FILE, "Nyckeltal", 11, "Kommun",
+        "kommunen '0484' heter 'Eskilstuna' på rad 10, inte 'Eskilstuna kommun'"),
+    Bad("negativt värde", jam_cells(3, Värde=-5), JAM_FILE, "Nyckeltal", 5, "Värde", "mindre än 0"),
+    Bad("värde som text", jam_cells(3, Värde="många"), JAM_FILE, "Nyckeltal", 5, "Värde", "'många' är inte ett tal"),
+    Bad("år utanför intervallet", jam_cells(2, År=1999), JAM_FILE, "Nyckeltal", 4, "År", "mindre än 2000"),
+    Bad("år i framtiden", jam_cells(2, År=dt.date.today().year + 1), JAM_FILE, "Nyckeltal", 4, "År", "ligger efter innevarande år"),
+    Bad("samma rad två gånger", jam_duplicate, JAM_FILE, "Nyckeltal", 22, "År",
+        "0580, R9, N33016 och 2019 finns redan på rad 7"),
+    Bad("KPI-id saknas i rubrikraden", lambda raw: write_jam(raw, headers=[h for h in JAM_HEADERS if h != "KPI-id"]),
+        JAM_FILE, "Nyckeltal", 1, "KPI-id", "kolumnen saknas"),
+    Bad("jämförelsedata med år i filnamnet", lambda raw: write_jam(raw, name="jamforelse_2020.xlsx"),
+        "jamforelse_2020.xlsx", None, None, None, "ska inte ange år"),
 )
 
 

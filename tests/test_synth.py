@@ -140,7 +140,7 @@ def demo_small(tmp_path_factory) -> Scenario:
 def test_generator_is_byte_identical(raw_twice):
     a, b = raw_twice
     files = sorted(p.name for p in a.glob("*.xlsx"))
-    assert files == ["aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "placeringar_december_2020.xlsx", "struktur_2020.xlsx",
+    assert files == ["aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "jamforelse.xlsx", "placeringar_december_2020.xlsx", "struktur_2020.xlsx",
                      "utredningar_2020.xlsx"]
     assert all(digest(a / f) == digest(b / f) for f in files)
 
@@ -302,7 +302,7 @@ def test_replace_refuses_real_extracts_and_replaces_synthetic(tmp_path):
     (raw / "README.md").write_text("anteckning\n")
     written = generate.replace(raw, scenario="demo", scale=0.06)
     assert sorted(p.name for p in raw.glob("*.xlsx")) == sorted(p.name for p in written)
-    assert len(written) == 25 and (raw / "README.md").is_file()
+    assert len(written) == 26 and (raw / "README.md").is_file()
     assert all("scenario=demo; scale=0.06" in core_xml(p) for p in written)
     assert not [p for p in raw.iterdir() if p.name.startswith(".synth-")]
 
@@ -334,7 +334,7 @@ def test_cli_writes_scenario_and_ingests(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "scenario kontrast, skala 0,06" in proc.stdout
     manifest = ingest.manifest(root / "data" / "processed")
-    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 25
+    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 26
 
 
 # --- the case flow: utredningar and insatser ------------------------------------------------
@@ -517,8 +517,8 @@ def demo_wb(demo_raw) -> Workbooks:
 
 def test_demo_writes_every_case_extract(demo_raw):
     names = sorted(p.name for p in demo_raw.glob("*.xlsx"))
-    assert names == sorted(f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser",
-                                                                    "placeringar_december") for y in YEARS)
+    assert names == sorted([f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser",
+                                                                    "placeringar_december") for y in YEARS] + ["jamforelse.xlsx"])
     for extract in (UTREDNINGAR, INSATSER):
         for y in YEARS:
             ws = openpyxl.load_workbook(demo_raw / extract.filename(y), read_only=True)[extract.sheets[0].name]

@@ -4,7 +4,10 @@
   with ``--scenario``/``--scale`` it replaces the synthetic extracts (never real ones) first;
 * ``genomlysning ingest`` validates and ingests ``data/raw`` (exit 2 on bad input);
 * ``genomlysning render --year 2020`` builds the report (see :mod:`helpers.build`);
-* ``genomlysning bench --year 2020`` prints cold and warm render times.
+* ``genomlysning bench --year 2020`` prints cold and warm render times;
+* ``genomlysning kolada update [--years 2016-2022] [--out data/raw/jamforelse.xlsx]`` fetches the
+  public comparison data from Kolada and writes the comparison extract atomically (see
+  :mod:`helpers.data.kolada`); the render itself never needs the network.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from helpers import __version__
 from helpers.config import DEFAULT_YEAR
@@ -41,7 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--no-publish", action="store_true", help="spara ingen kopia i _publish/")
     b = sub.add_parser("bench", help="mät kall och varm rendering")
     _render_args(b)
+    k = sub.add_parser("kolada", help="offentliga jämförelsedata från Kolada")
+    ksub = k.add_subparsers(dest="kolada_command", required=True)
+    ku = ksub.add_parser("update", help="hämta jämförelsedata från Koladas API och skriv jamforelse.xlsx")
+    ku.add_argument("--years", default="2016-2022", metavar="ÅR",
+                    help="år att hämta, t.ex. 2016-2022 eller 2016,2019 (standard 2016-2022)")
+    ku.add_argument("--out", type=Path, default=None, metavar="FIL",
+                    help="extraktet som skrivs (standard data/raw/jamforelse.xlsx)")
     args = parser.parse_args(argv)
+    if args.command == "kolada":
+        return _kolada(args)
 
     from helpers import build
 
@@ -81,6 +94,28 @@ def main(argv: list[str] | None = None) -> int:
         print("Den tidigare rapporten i _book/ är orörd.", file=sys.stderr)
         return 1
     return 2
+
+
+def _kolada(args: argparse.Namespace) -> int:
+    """``genomlysning kolada update``: exit 0, 1 on an error from Kolada (the previous extract is
+    left as it was), 2 on bad arguments."""
+    from helpers.config import PATHS
+    from helpers.data import kolada
+
+    out = args.out or PATHS.raw / "jamforelse.xlsx"
+    try:
+        years = kolada.parse_years(args.years)
+    except ValueError as e:
+        print(f"fel: {e}", file=sys.stderr)
+        return 2
+    try:
+        result = kolada.update(years, out)
+    except kolada.KoladaError as e:
+        print(f"fel: {e}", file=sys.stderr)
+        print(f"{out} är orörd." if out.exists() else f"{out} skrevs inte.", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ import pandas as pd
 
 CODELISTS = ("orsakskoder", "kategorier", "stadsdelar", "aktualiseringstyper", "anmalare", "beslut",
              "startgrund", "utfall", "bedomning", "insatstyper", "avslutsorsaker", "problemomraden",
-             "bistandsgrupper", "lagrum", "placeringsanledning", "situation_efter")
+             "bistandsgrupper", "lagrum", "placeringsanledning", "situation_efter",
+             "kolada_nyckeltal")
 
 
 @cache

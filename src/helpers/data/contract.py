@@ -233,20 +233,33 @@ KOSTNADER = Extract(
 
 JAMFORELSE = Extract(
     name="jamforelse",
-    description="Jämförelsedata för andra kommuner (R9, IFO-liknande), Kolada-format.",
+    description=("Offentliga jämförelsedata ur Kolada (RKA): nyckeltal per kommun och år för Linköping, de nio "
+                 "R9-kommunerna och Koladas grupp \"Liknande kommuner IFO\" för Linköping. Skrivs av "
+                 "`genomlysning kolada update` (nyckeltalen i kodlistan `kolada_nyckeltal`, grupperna i "
+                 "`src/helpers/data/codelists/kolada_grupper.csv`); demodata har en syntetisk ögonblicksbild i "
+                 "samma form. En rad per kommun, grupp, nyckeltal och år; gruppmedelvärden räknas i projektet "
+                 "ur raderna."),
     chapters=("ekonomi",),
     yearly=False,
     sheets=(
         Sheet(
             name="Nyckeltal",
             table="jamforelse",
-            description="Nyckeltal per kommun och år.",
+            description="Koladas värde (totalt för båda könen) per kommun, jämförelsegrupp, nyckeltal och år.",
             columns=(
+                Column("Kommun-id", "kommun_id", "str", "Kommunkod med fyra siffror, som i Kolada och hos SCB "
+                       "(t.ex. 0580 för Linköping); skriv den som text så att den inledande nollan finns kvar."),
                 Column("Kommun", "kommun", "str", "Kommunens namn."),
-                Column("Grupp", "grupp", "code", "Jämförelsegrupp.", codes=("Linköping", "R9", "IFO-liknande", "Riket")),
-                Column("Nyckeltal", "nyckeltal", "str", "Nyckeltalets namn (Kolada-id och text)."),
-                Column("År", "ar", "int", "År.", min=2000, max=2100),
-                Column("Värde", "varde", "float", "Värde."),
+                Column("Grupp", "grupp", "code", "Jämförelsegrupp: Linköping själv, R9 (där Linköping är medlem) "
+                       "eller IFO-liknande (Koladas liknande kommuner för individ- och familjeomsorg).",
+                       codes=("Linköping", "R9", "IFO-liknande")),
+                Column("KPI-id", "kpi_id", "code", "Koladas id för nyckeltalet (kodlistan kolada_nyckeltal).",
+                       codes="kolada_nyckeltal"),
+                Column("Nyckeltal", "nyckeltal", "str", "Nyckeltalets korta namn i rapporten (kolumnen namn i "
+                       "kodlistan kolada_nyckeltal)."),
+                Column("År", "ar", "int", "År som värdet avser.", min=2000, max=2100),
+                Column("Värde", "varde", "float", "Koladas värde i nyckeltalets enhet (kr/inv, antal/1000 inv "
+                       "0–20 år eller vårddygn per invånare 0–20 år).", min=0),
             ),
         ),
     ),

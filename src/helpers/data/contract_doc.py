@@ -121,6 +121,13 @@ CODELIST_INFO: dict[str, str] = {
         "`bistandsgrupp` i kodlistan `orsakskoder` anger vilken grupp en BBIC-kod räknas till; koder "
         "utan grupp räknas som övriga orsaker."
     ),
+    "kolada_nyckeltal": (
+        "Koladas nyckeltal i jämförelseextraktet `jamforelse` (kolumnen `KPI-id`) och det korta namn "
+        "(`namn`) som extraktets kolumn `Nyckeltal` och kapitlet använder. `genomlysning kolada update` "
+        "hämtar just dessa; en rad kan rättas eller läggas till utan att koden ändras. Kolumnen "
+        "`kommentar` säger vad id:t betyder i Kolada och hur det kontrollerades. Jämförelsegrupperna "
+        "(Linköping, R9 och IFO-liknande med reservlista) står i `src/helpers/data/codelists/kolada_grupper.csv`."
+    ),
 }
 
 HEADER_COMMENT = (

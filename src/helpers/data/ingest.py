@@ -69,6 +69,9 @@ FORM_PLACERING = "heldygn"
 STODBOENDE = "Stödboende"
 STODBOENDE_REGISTRERAD_FORE = "HVB"
 
+#: Linköping's municipality code in the comparison extract (jamforelse).
+JAMFORELSE_FOKUS = "0580"
+
 _KON_RULE = ("`Kön` ska stämma med `Personnummer`: näst sista siffran udda betyder `Pojke`, jämn "
              "`Flicka`.")
 
@@ -137,6 +140,15 @@ CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
         f"`{STODBOENDE}` som började före {STODBOENDE_SEPARAT_FRAN} och därför registrerades som "
         f"`{STODBOENDE_REGISTRERAD_FORE}` (vilket som gäller avgörs av placeringen i `insatser`, se reglerna "
         "mellan filer).",
+    ),
+    "jamforelse": (
+        "`Kommun-id` ska vara fyra siffror (kommunkoden, t.ex. `0580`).",
+        "`Nyckeltal` ska vara det korta namnet (kolumnen `namn` i kodlistan `kolada_nyckeltal`) för `KPI-id`.",
+        f"Gruppen `Linköping` har bara Linköping (`{JAMFORELSE_FOKUS}`); gruppen `R9` bara de kommuner som "
+        "står under R9 i `src/helpers/data/codelists/kolada_grupper.csv`.",
+        "Samma `Kommun-id` har samma `Kommun` på alla rader.",
+        "Högst en rad per `Kommun-id`, `Grupp`, `KPI-id` och `År`.",
+        "`År` får inte ligga efter innevarande år.",
     ),
 }
 
@@ -473,6 +485,8 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
         problems += _insats_rules(df, ok, both_valid, header)
     if table == "placeringar_december" and year is not None:
         problems += _december_rules(df, ok, header, year)
+    if table == "jamforelse":
+        problems += _jamforelse_rules(df, ok, header)
     return problems
 
 
@@ -640,6 +654,52 @@ def _december_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict
             f"'{r['registrerad_som']}' stämmer inte med placeringsformen '{r['placeringsform']}': från "
             f"{STODBOENDE_SEPARAT_FRAN} registreras placeringen som sin placeringsform (stödboende som "
             f"började tidigare som {STODBOENDE_REGISTRERAD_FORE})"))
+    return problems
+
+
+def _jamforelse_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str]) -> list[Problem]:
+    """The comparison extract from Kolada: the municipality code, the KPI's short name, the fixed
+    groups (Linköping, R9 from ``kolada_grupper.csv``), one name per code and one row per key."""
+    from helpers.data import kolada
+
+    problems: list[Problem] = []
+    kid = df["kommun_id"].astype(object)
+    rows = ok("kommun_id")
+    bad_id = rows & ~kid.astype(str).str.fullmatch(r"\d{4}")
+    _emit(problems, df[bad_id], header["kommun_id"], lambda r: (
+        f"'{r['kommun_id']}' är inte en kommunkod med fyra siffror (t.ex. '{JAMFORELSE_FOKUS}'; skriv koden som text "
+        "så att den inledande nollan finns kvar)"))
+    names = kolada.kpi_names()
+    expected = df["kpi_id"].astype(object).map(names)
+    wrong = _rows(df, ok("kpi_id", "nyckeltal") & expected.notna() & (df["nyckeltal"].astype(object) != expected), _expected=expected)
+    _emit(problems, wrong, header["nyckeltal"], lambda r: (
+        f"'{r['nyckeltal']}' är inte namnet på {r['kpi_id']}; kodlistan kolada_nyckeltal ger '{r['_expected']}'"))
+    grupp = df["grupp"].astype(object)
+    fixed = rows & ok("grupp") & ~bad_id
+    _emit(problems, df[fixed & (grupp == "Linköping") & (kid != JAMFORELSE_FOKUS)], header["kommun_id"], lambda r: (
+        f"gruppen Linköping har bara kommunen {JAMFORELSE_FOKUS}, inte '{r['kommun_id']}'"))
+    r9 = sorted(kolada.r9_ids())
+    _emit(problems, df[fixed & (grupp == "R9") & ~kid.isin(r9)], header["kommun_id"], lambda r: (
+        f"kommunen '{r['kommun_id']}' ({r['kommun']}) hör inte till R9 enligt kolada_grupper.csv ({', '.join(r9)})"))
+    named = df[ok("kommun_id", "kommun") & ~bad_id]
+    first = named.groupby("kommun_id", sort=False)[["kommun", "_row"]].transform("first")
+    differs = _rows(named, (named["kommun"].astype(object) != first["kommun"]).to_numpy(dtype=bool),
+                    _first=first["kommun"], _first_row=first["_row"])
+    _emit(problems, differs, header["kommun"], lambda r: (
+        f"kommunen '{r['kommun_id']}' heter '{r['_first']}' på rad {int(r['_first_row'])}, inte '{r['kommun']}'"))
+    keys = ["kommun_id", "grupp", "kpi_id", "ar"]
+    keyed = df[ok(*keys)]
+    dup = keyed[keyed.astype({k: object for k in keys}).duplicated(keys, keep=False)]
+    if not dup.empty:
+        d = dup.astype({k: object for k in keys})
+        first_row = d.groupby(keys, sort=False)["_row"].transform("first")
+        later = _rows(d, (d["_row"] != first_row).to_numpy(dtype=bool), _first_row=first_row)
+        _emit(problems, later, header["ar"], lambda r: (
+            f"{r['kommun_id']}, {r['grupp']}, {r['kpi_id']} och {r['ar']} finns redan på rad {int(r['_first_row'])}; "
+            "högst en rad per kommun, grupp, nyckeltal och år"))
+    this_year = _today().year
+    _emit(problems, df[ok("ar") & (df["ar"] > this_year)], header["ar"],
+          lambda r: f"året {r['ar']} ligger efter innevarande år ({this_year})")
     return problems
 
 

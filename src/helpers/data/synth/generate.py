@@ -657,6 +657,11 @@ def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
         written.append(write_aktualiseringar(year, targets, raw_dir, akt[year]))
         written.append(write_struktur(year, targets, raw_dir))
         written += write_cases(year, flow, chosen, targets, raw_dir)
+
+    # comparison data (Kolada shape): one file for all years
+    from helpers.data.synth import jamforelse
+
+    written.append(jamforelse.write(targets, raw_dir))
     return written
 
 
