@@ -223,6 +223,33 @@ def write_dec(raw: Path, rows: list[dict] | None = None, name: str = DEC_FILE) -
     write_xlsx(raw / name, {DEC_SHEET.name: table(DEC_HEADERS, dec_rows() if rows is None else rows)})
 
 
+KOST_FILE = f"kostnader_{YEAR}.xlsx"
+KOST_SHEET, BUDGET_SHEET = contract.KOSTNADER.sheets
+KOST_HEADERS = [c.header for c in KOST_SHEET.columns]
+BUDGET_HEADERS = [c.header for c in BUDGET_SHEET.columns]
+
+
+def kost_rows() -> list[dict]:
+    """Two months of costs: HVB on a general contract (with care days) and öppenvård (without)."""
+    rows = []
+    for m in (1, 2):
+        rows.append({"Månad": dt.datetime(YEAR, m, 1), "Placeringsform": "HVB", "Avtalstyp": "Generellt avtal",
+                     "Kostnad kr": 31 * 2500.0, "Vårddygn": 31})
+        rows.append({"Månad": dt.datetime(YEAR, m, 1), "Placeringsform": "Öppenvård", "Avtalstyp": "Egen regi",
+                     "Kostnad kr": 9000.0, "Vårddygn": None})
+    return rows
+
+
+def budget_rows() -> list[dict]:
+    return [{"År": YEAR, "Budgetpost": "Budget", "Budget kr": 1_000_000.0},
+            {"År": YEAR, "Budgetpost": "Tillskott", "Budget kr": 200_000.0}]
+
+
+def write_kost(raw: Path, rows: list[dict] | None = None, budget: list[dict] | None = None, name: str = KOST_FILE) -> None:
+    write_xlsx(raw / name, {KOST_SHEET.name: table(KOST_HEADERS, kost_rows() if rows is None else rows),
+                            BUDGET_SHEET.name: table(BUDGET_HEADERS, budget_rows() if budget is None else budget)})
+
+
 def write_good_raw(raw: Path) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     write_akt(raw)
@@ -230,6 +257,7 @@ def write_good_raw(raw: Path) -> Path:
     write_utr(raw)
     write_ins(raw)
     write_dec(raw)
+    write_kost(raw)
     return raw
 
 
@@ -271,12 +299,12 @@ def ingested(raw, tmp_path) -> tuple[Path, Path, dict]:
 def test_run_writes_tables_and_manifest(ingested):
     raw, processed, manifest = ingested
     assert sorted(p.name for p in processed.iterdir()) == [
-        "aktualiseringar.parquet", "befolkning.parquet", "insatser.parquet", "manifest.json", "placeringar_december.parquet",
-        "utredningar.parquet"]
+        "aktualiseringar.parquet", "befolkning.parquet", "budget.parquet", "insatser.parquet", "kostnader.parquet",
+        "manifest.json", "placeringar_december.parquet", "utredningar.parquet"]
     assert json.loads((processed / "manifest.json").read_text(encoding="utf-8")) == manifest
 
     inputs = manifest["inputs"]
-    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE, DEC_FILE}
+    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE, DEC_FILE, KOST_FILE}
     for name, info in inputs.items():
         assert info["sha256"] == hashlib.sha256((raw / name).read_bytes()).hexdigest()
         assert info["year"] == YEAR
@@ -286,6 +314,7 @@ def test_run_writes_tables_and_manifest(ingested):
     assert inputs[UTR_FILE]["rows"] == {"utredningar": len(utr_rows())}
     assert inputs[INS_FILE]["rows"] == {"insatser": len(ins_rows())}
     assert inputs[DEC_FILE]["rows"] == {"placeringar_december": len(dec_rows())}
+    assert inputs[KOST_FILE]["rows"] == {"kostnader": len(kost_rows()), "budget": len(budget_rows())}
 
     outputs = manifest["outputs"]
     assert outputs["aktualiseringar.parquet"]["rows"] == len(PERSONS)
@@ -494,6 +523,9 @@ def test_every_extract_of_the_contract_can_be_ingested(raw, tmp_path):
         if extract is contract.JAMFORELSE:
             write_jam(raw)  # rules across columns (municipality codes, KPI names, groups): hand-made rows
             continue
+        if extract is contract.KOSTNADER:
+            write_kost(raw)  # rules across columns (care days, one budget row per post): hand-made rows
+            continue
         sheets = {
             s.name: [[c.header for c in s.columns]] + [[example_value(c, i) for c in s.columns] for i in range(3)]
             for s in extract.sheets
@@ -519,7 +551,7 @@ def test_every_extract_of_the_contract_can_be_ingested(raw, tmp_path):
                 assert isinstance(s.dtype, pd.CategoricalDtype), (name, col.name)
             elif col.kind == "pnr":
                 assert s.str.fullmatch(r"[0-9a-f]{20}").all(), (name, col.name)
-    assert ingest.load("budget", tmp_path / "processed")["ar"].tolist() == [2000, 2001, 2002], "the sheet's own År"
+    assert ingest.load("budget", tmp_path / "processed")["ar"].tolist() == [YEAR, YEAR], "the sheet's own År"
 
 
 def test_main_prints_a_swedish_summary(raw, tmp_path, capsys):
@@ -562,6 +594,29 @@ def bef_cell(index: int, header: str, value: object) -> Callable[[Path], None]:
         rows = bef_rows()
         rows[index][header] = value
         write_struktur(raw, rows)
+
+    return mutate
+
+
+def kost_cell(index: int, header: str, value: object) -> Callable[[Path], None]:
+    def mutate(raw: Path) -> None:
+        rows = kost_rows()
+        rows[index][header] = value
+        write_kost(raw, rows)
+
+    return mutate
+
+
+def kost_duplicate(raw: Path) -> None:
+    rows = kost_rows()
+    write_kost(raw, rows + [dict(rows[0])])
+
+
+def budget_cell(index: int, header: str, value: object) -> Callable[[Path], None]:
+    def mutate(raw: Path) -> None:
+        rows = budget_rows()
+        rows[index][header] = value
+        write_kost(raw, budget=rows)
 
     return mutate
 
@@ -971,6 +1026,20 @@ BAD_CASES = (
         JAM_FILE, "Nyckeltal", 1, "KPI-id", "kolumnen saknas"),
     Bad("jämförelsedata med år i filnamnet", lambda raw: write_jam(raw, name="jamforelse_2020.xlsx"),
         "jamforelse_2020.xlsx", None, None, None, "ska inte ange år"),
+    Bad("kostnad: vårddygn saknas för HVB", kost_cell(0, "Vårddygn", None), KOST_FILE, "Kostnader", 2, "Vårddygn",
+        "ska ha vårddygn"),
+    Bad("kostnad: vårddygn för öppenvård", kost_cell(1, "Vårddygn", 12), KOST_FILE, "Kostnader", 3, "Vårddygn",
+        "öppenvård har inga vårddygn"),
+    Bad("kostnad: negativ kostnad", kost_cell(0, "Kostnad kr", -5.0), KOST_FILE, "Kostnader", 2, "Kostnad kr", "mindre än 0"),
+    Bad("kostnad: okänd avtalstyp", kost_cell(0, "Avtalstyp", "Ramavtal"), KOST_FILE, "Kostnader", 2, "Avtalstyp",
+        "'Ramavtal'"),
+    Bad("kostnad: månad i annat år", kost_cell(0, "Månad", dt.datetime(YEAR - 1, 12, 1)), KOST_FILE, "Kostnader", 2,
+        "Månad", "år"),
+    Bad("kostnad: samma månad två gånger", kost_duplicate, KOST_FILE, "Kostnader", 6, "Placeringsform", "står redan"),
+    Bad("budget: annat år", budget_cell(0, "År", YEAR + 1), KOST_FILE, "Budget", 2, "År", "inte filens år"),
+    Bad("budget: okänd budgetpost", budget_cell(1, "Budgetpost", "Extra"), KOST_FILE, "Budget", 3, "Budgetpost", "'Extra'"),
+    Bad("budget: samma post två gånger", budget_cell(1, "Budgetpost", "Budget"), KOST_FILE, "Budget", 3, "Budgetpost",
+        "står redan"),
 )
 
 

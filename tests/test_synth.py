@@ -26,7 +26,7 @@ import pytest
 from helpers import cli
 from helpers.chapters import inflode
 from helpers.config import PATHS
-from helpers.data import codes, ingest, pnr
+from helpers.data import codes, contract, ingest, pnr
 from helpers.data.contract import INSATSER, UTREDNINGAR
 from helpers.data.synth import caseflow, generate
 
@@ -140,8 +140,9 @@ def demo_small(tmp_path_factory) -> Scenario:
 def test_generator_is_byte_identical(raw_twice):
     a, b = raw_twice
     files = sorted(p.name for p in a.glob("*.xlsx"))
-    assert files == ["aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "jamforelse.xlsx", "placeringar_december_2020.xlsx", "struktur_2020.xlsx",
-                     "utredningar_2020.xlsx"]
+    assert set(files) >= {"aktualiseringar_2020.xlsx", "insatser_2020.xlsx", "kostnader_2020.xlsx",
+                          "placeringar_december_2020.xlsx", "struktur_2020.xlsx", "utredningar_2020.xlsx"}
+    assert set(files) - {f"{e.name}_2020.xlsx" for e in contract.EXTRACTS} <= {"jamforelse.xlsx"}
     assert all(digest(a / f) == digest(b / f) for f in files)
 
 
@@ -302,7 +303,7 @@ def test_replace_refuses_real_extracts_and_replaces_synthetic(tmp_path):
     (raw / "README.md").write_text("anteckning\n")
     written = generate.replace(raw, scenario="demo", scale=0.06)
     assert sorted(p.name for p in raw.glob("*.xlsx")) == sorted(p.name for p in written)
-    assert len(written) == 26 and (raw / "README.md").is_file()
+    assert len(written) == len(list(raw.glob("*.xlsx"))) >= 30 and (raw / "README.md").is_file()
     assert all("scenario=demo; scale=0.06" in core_xml(p) for p in written)
     assert not [p for p in raw.iterdir() if p.name.startswith(".synth-")]
 
@@ -334,7 +335,7 @@ def test_cli_writes_scenario_and_ingests(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "scenario kontrast, skala 0,06" in proc.stdout
     manifest = ingest.manifest(root / "data" / "processed")
-    assert manifest["synthetic"] is True and len(manifest["inputs"]) == 26
+    assert manifest["synthetic"] is True and len(manifest["inputs"]) >= 30
 
 
 # --- the case flow: utredningar and insatser ------------------------------------------------
@@ -516,9 +517,9 @@ def demo_wb(demo_raw) -> Workbooks:
 
 
 def test_demo_writes_every_case_extract(demo_raw):
-    names = sorted(p.name for p in demo_raw.glob("*.xlsx"))
-    assert names == sorted([f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser",
-                                                                    "placeringar_december") for y in YEARS] + ["jamforelse.xlsx"])
+    names = sorted(p.name for p in demo_raw.glob("*.xlsx") if p.name != "jamforelse.xlsx")  # not yearly
+    assert names == sorted(f"{e}_{y}.xlsx" for e in ("aktualiseringar", "struktur", "utredningar", "insatser",
+                                                                    "placeringar_december", "kostnader") for y in YEARS)
     for extract in (UTREDNINGAR, INSATSER):
         for y in YEARS:
             ws = openpyxl.load_workbook(demo_raw / extract.filename(y), read_only=True)[extract.sheets[0].name]
@@ -808,3 +809,31 @@ def test_demo_placements_are_calibrated_and_coherent(demo_raw):
     # Unaccompanied children are flagged on their placements and every placement has a flag.
     placed = ins[ins["Lagrum"].notna()]
     assert placed["Ensamkommande"].notna().all() and placed["Ensamkommande"].astype(bool).sum() > 20
+
+
+def test_demo_care_days_follow_the_placements(demo_raw):
+    """Care days in kostnader are the days the placements in insatser ran (jourhem as familjehem);
+    the price per day on HVB general contracts is 32 % higher in 2020 than in 2018; the 2020 budget
+    has the 52 Mkr top-up and stays below the cost."""
+    ins = pd.concat([pd.read_excel(f) for f in sorted(demo_raw.glob("insatser_*.xlsx"))])
+    kost = pd.concat([pd.read_excel(f, sheet_name="Kostnader") for f in sorted(demo_raw.glob("kostnader_*.xlsx"))])
+    budget = pd.concat([pd.read_excel(f, sheet_name="Budget") for f in sorted(demo_raw.glob("kostnader_*.xlsx"))])
+    placed = ins[ins["Lagrum"].notna()].copy()
+    placed["form"] = placed["Insatstyp"].replace({"Jourhem": "Familjehem"})
+    # Ongoing placements (blank end) run to the end of the data.
+    end = placed["Slutdatum"].fillna(pd.Timestamp(YEARS[-1], 12, 31)).clip(upper=pd.Timestamp(YEARS[-1], 12, 31))
+    for year in (2019, 2020):
+        lo, hi = pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+        days = ((end.clip(upper=hi) - placed["Startdatum"].clip(lower=lo)).dt.days + 1).clip(lower=0)
+        expected = days.groupby(placed["form"]).sum()
+        k = kost[pd.to_datetime(kost["Månad"]).dt.year == year]
+        got = k[k["Placeringsform"] != "Öppenvård"].groupby("Placeringsform")["Vårddygn"].sum()
+        assert got.to_dict() == expected[expected > 0].to_dict()
+    hvb = kost[(kost["Placeringsform"] == "HVB") & (kost["Avtalstyp"] == "Generellt avtal")]
+    y = hvb.groupby(pd.to_datetime(hvb["Månad"]).dt.year)[["Kostnad kr", "Vårddygn"]].sum()
+    price = y["Kostnad kr"] / y["Vårddygn"]
+    assert round(100 * (price[2020] / price[2018] - 1)) == 32
+    b = budget.groupby(["År", "Budgetpost"])["Budget kr"].sum()
+    assert b[(2020, "Tillskott")] == 52_000_000
+    cost20 = kost[(pd.to_datetime(kost["Månad"]).dt.year == 2020) & (kost["Placeringsform"] != "Öppenvård")]["Kostnad kr"].sum()
+    assert b.loc[2020].sum() < cost20 and round(cost20, -6) == 150_000_000

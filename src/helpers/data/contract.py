@@ -204,8 +204,10 @@ PLACERINGAR_DEC = Extract(
 
 KOSTNADER = Extract(
     name="kostnader",
-    description="Kostnader och vårddygn per månad och avtalstyp, med budget.",
+    description=("Ekonomisystemets kostnader och vårddygn per månad för barn och unga 0–20 år, efter "
+                 "placeringsform och avtalstyp, och årets budget för heldygnsvård."),
     chapters=("ekonomi",),
+    needed_by_demo=True,
     sheets=(
         Sheet(
             name="Kostnader",
@@ -213,19 +215,23 @@ KOSTNADER = Extract(
             description="Kostnad (kr) och vårddygn per månad, placeringsform och avtalstyp.",
             columns=(
                 Column("Månad", "manad", "date", "Första dagen i månaden.", in_year=True),
-                Column("Placeringsform", "placeringsform", "code", "Placeringsform eller öppenvård.", codes=("Familjehem", "HVB", "SIS", "Stödboende", "Öppenvård")),
-                Column("Avtalstyp", "avtalstyp", "code", "Generella eller särskilda avtal.", codes=("Generellt avtal", "Särskilt avtal", "Egen regi")),
-                Column("Kostnad kr", "kostnad_kr", "float", "Bruttokostnad i kronor.", min=0),
-                Column("Vårddygn", "varddygn", "int", "Antal vårddygn.", min=0, required=False),
+                Column("Placeringsform", "placeringsform", "code", "Placeringsform (familjehem inklusive "
+                       "jourhem) eller öppenvård.", codes=("Familjehem", "HVB", "SIS", "Stödboende", "Öppenvård")),
+                Column("Avtalstyp", "avtalstyp", "code", "Generellt avtal (ramavtal), särskilt avtal (enskild "
+                       "upphandling) eller egen regi.", codes=("Generellt avtal", "Särskilt avtal", "Egen regi")),
+                Column("Kostnad kr", "kostnad_kr", "float", "Bruttokostnad i kronor, löpande priser.", min=0),
+                Column("Vårddygn", "varddygn", "int", "Antal vårddygn; tomt för öppenvård.", min=0, required=False),
             ),
         ),
         Sheet(
             name="Budget",
             table="budget",
-            description="Budget för heldygnsvård per år (kr).",
+            description="Budget för heldygnsvård barn och unga (kr), med tillskott under året på egen rad.",
             columns=(
-                Column("År", "ar", "int", "Budgetår.", min=2000, max=2100),
-                Column("Budget kr", "budget_kr", "float", "Budget i kronor.", min=0),
+                Column("År", "ar", "int", "Budgetår (samma som filens år).", min=2000, max=2100),
+                Column("Budgetpost", "budgetpost", "code", "Årets budget eller ett tillskott under året.",
+                       codes=("Budget", "Tillskott")),
+                Column("Budget kr", "budget_kr", "float", "Belopp i kronor.", min=0),
             ),
         ),
     ),

@@ -141,6 +141,13 @@ CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
         f"`{STODBOENDE_REGISTRERAD_FORE}` (vilket som gäller avgörs av placeringen i `insatser`, se reglerna "
         "mellan filer).",
     ),
+    "kostnader": (
+        "`Vårddygn` ska vara ifyllt för placeringsformerna och tomt för `Öppenvård` (öppenvård har inga vårddygn).",
+        "En månad, placeringsform och avtalstyp står på högst en rad i filen.",
+    ),
+    "budget": (
+        "`År` ska vara filens år; varje `Budgetpost` står högst en gång.",
+    ),
     "jamforelse": (
         "`Kommun-id` ska vara fyra siffror (kommunkoden, t.ex. `0580`).",
         "`Nyckeltal` ska vara det korta namnet (kolumnen `namn` i kodlistan `kolada_nyckeltal`) för `KPI-id`.",
@@ -487,6 +494,33 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
         problems += _december_rules(df, ok, header, year)
     if table == "jamforelse":
         problems += _jamforelse_rules(df, ok, header)
+    if table == "kostnader":
+        problems += _kostnad_rules(df, ok, both_valid, header)
+    if table == "budget" and year is not None:
+        wrong = df[ok("ar") & (df["ar"].astype("Int64") != year)]
+        _emit(problems, wrong, header["ar"], lambda r: f"året {r['ar']} är inte filens år {year}")
+        dup = df[ok("budgetpost") & df["budgetpost"].astype(object).duplicated(keep="first")]
+        _emit(problems, dup, header["budgetpost"], lambda r: f"budgetposten '{r['budgetpost']}' står redan på en tidigare rad")
+    return problems
+
+
+def _kostnad_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], both_valid: Callable[..., pd.Series],
+                   header: dict[str, str]) -> list[Problem]:
+    """Care days for the forms of care, none for öppenvård; one row per month, form and contract."""
+    problems: list[Problem] = []
+    rows = both_valid("placeringsform", "varddygn") & df["placeringsform"].notna()
+    open_ = df["placeringsform"].astype(object) == "Öppenvård"
+    has = df["varddygn"].notna()
+    _emit(problems, df[rows & ~open_ & ~has], header["varddygn"],
+          lambda r: f"värde saknas: '{r['placeringsform']}' ska ha vårddygn")
+    _emit(problems, df[rows & open_ & has], header["varddygn"],
+          lambda r: "öppenvård har inga vårddygn; lämna cellen tom")
+    keys = ok("manad", "placeringsform", "avtalstyp")
+    key = (df["manad"].astype(str) + "|" + df["placeringsform"].astype(object).astype(str) + "|"
+           + df["avtalstyp"].astype(object).astype(str))
+    dup = df[keys & key.where(keys).duplicated(keep="first") & keys]
+    _emit(problems, dup, header["placeringsform"], lambda r: (
+        f"månaden {_day(r['manad'])}, '{r['placeringsform']}' och '{r['avtalstyp']}' står redan på en tidigare rad"))
     return problems
 
 

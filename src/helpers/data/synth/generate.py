@@ -48,7 +48,14 @@ import yaml
 
 from helpers.config import PATHS
 from helpers.data import codes, pnr
-from helpers.data.contract import AKTUALISERINGAR, INSATSER, PLACERINGAR_DEC, STRUKTUR, UTREDNINGAR
+from helpers.data.contract import (
+    AKTUALISERINGAR,
+    INSATSER,
+    KOSTNADER,
+    PLACERINGAR_DEC,
+    STRUKTUR,
+    UTREDNINGAR,
+)
 from helpers.data.synth import DEMO, add_arguments, scenarios
 
 # Weights of BBIC orsakskoder within each report category (documented assumption).
@@ -155,6 +162,9 @@ def scale_targets(targets: dict, scale: float) -> dict:
         t["utfall"] = _scale_utfall(t["utfall"], t["aktualiseringstyper"], scale)
     if "placeringar" in t:
         t["placeringar"] = _scale_placeringar(t["placeringar"], scale)
+    if "ekonomi" in t:  # money follows the volume
+        t["ekonomi"]["heldygn_kostnad_kr"] = round(float(t["ekonomi"]["heldygn_kostnad_kr"]) * scale, -5)
+        t["ekonomi"]["tillskott"] = {y: round(float(v) * scale, -5) for y, v in (t["ekonomi"].get("tillskott") or {}).items()}
     return t
 
 
@@ -638,25 +648,38 @@ def write_cases(year: int, flow, written_years: list[int], targets: dict, raw_di
     return paths
 
 
+def write_kostnader(year: int, econ, targets: dict, raw_dir: Path) -> Path:
+    """Write one year's ``kostnader`` (costs and care days per month, and the budget)."""
+    cost_sheet, budget_sheet = KOSTNADER.sheets
+    path = raw_dir / KOSTNADER.filename(year)
+    _write_workbook(path, {cost_sheet.name: ([c.header for c in cost_sheet.columns], econ.cost_rows(year)),
+                           budget_sheet.name: ([c.header for c in budget_sheet.columns], econ.budget_rows(year))},
+                    scenario_keywords(targets))
+    return path
+
+
 def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
          scenario: str = DEMO, scale: float = 1.0) -> list[Path]:
     """Write the synthetic extracts of ``scenario`` at ``scale`` into ``raw_dir`` (default ``data/raw``).
 
     The flow is built for every year of the targets; ``years`` chooses the files written (the case
     extracts are then cut as if those were all the years delivered)."""
-    from helpers.data.synth import caseflow
+    from helpers.data.synth import caseflow, economy
 
     raw_dir = Path(raw_dir or PATHS.raw)
     raw_dir.mkdir(parents=True, exist_ok=True)
     targets = load_targets(scenario, scale)
     akt = caseflow.aktualiseringar(targets)
     flow = caseflow.build(akt, targets)
+    econ = economy.build(flow, targets)
     chosen = sorted(years or targets["years"])
     written = []
     for year in chosen:
         written.append(write_aktualiseringar(year, targets, raw_dir, akt[year]))
         written.append(write_struktur(year, targets, raw_dir))
         written += write_cases(year, flow, chosen, targets, raw_dir)
+        if econ is not None:
+            written.append(write_kostnader(year, econ, targets, raw_dir))
 
     # comparison data (Kolada shape): one file for all years
     from helpers.data.synth import jamforelse

@@ -45,11 +45,13 @@ SOL = "SoL"
 EGET, BRIST, BADA, ANNAN = "Eget beteende", "Brist i omsorgen", "Brist i omsorgen och eget beteende", "Annan anledning"
 
 #: Duration in days (low, mode, high) of a placement by form.
-DAYS = {HVB: (30, 200, 720), STODBOENDE: (90, 365, 900), FAMILJEHEM: (60, 300, 1500), JOURHEM: (14, 60, 180),
+DAYS = {HVB: (60, 300, 900), STODBOENDE: (90, 365, 900), FAMILJEHEM: (60, 300, 1500), JOURHEM: (14, 60, 180),
         SIS: (30, 150, 400)}
 #: Time already spent on 31 December of the review year, by form (and for ensamkommande in stödboende).
-ELAPSED = {HVB: (20, 200, 800), STODBOENDE: (30, 300, 1000), "uam": (200, 900, 1700), FAMILJEHEM: (30, 500, 2500),
+ELAPSED = {HVB: (10, 60, 400), STODBOENDE: (30, 300, 1000), "uam": (200, 900, 1700), FAMILJEHEM: (5, 60, 900),
            JOURHEM: (5, 40, 150), SIS: (10, 90, 300)}
+#: How far back a review placement may start when a fitting child is sought (days).
+REVIEW_WINDOW = 900
 #: Time left after 31 December of the review year.
 RESIDUAL = {HVB: (20, 180, 600), STODBOENDE: (40, 250, 700), FAMILJEHEM: (20, 250, 1200), JOURHEM: (5, 40, 120),
             SIS: (20, 100, 300)}
@@ -396,11 +398,18 @@ class Placements:
                         u = self._utredning(rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p)
                         for pp, a in zip(q.placements, saved, strict=True):
                             pp.ages = a
-                    if u is None:
+                    if u is None and first.start < flow.first_day + dt.timedelta(days=120) and not first.review:
+                        # Few utredningar end just before the first data year: begin the period
+                        # before it instead (a child placed earlier, no utredning in the data).
+                        shift = first.start - (flow.first_day - dt.timedelta(days=int(rng.integers(1, 60))))
+                        first.start = first.start - shift
+                        q.person = self._new_child(rng, q, None)
+                    if u is None and q.person is None:
                         self.missed.append(("placering", first.form, first.start))
                         continue
-                    q.person, q.utr = u.person, u
-                    u.has_insats = True
+                    if u is not None:
+                        q.person, q.utr = u.person, u
+                        u.has_insats = True
             if q.placements[0].review is None:
                 busy[q.person.pnr].append((q.start, q.end))
             if q.end <= cf.EXTRACTION_DATE and not uam:
@@ -482,7 +491,7 @@ class Placements:
         cf, flow = self.cf, self.flow
         p = q.placements[0]
         key = "uam" if p.uam and p.form == STODBOENDE else p.form
-        lo_day = max(self.dec - dt.timedelta(days=ELAPSED[key][2]), flow.first_day)
+        lo_day = max(self.dec - dt.timedelta(days=max(ELAPSED[key][2], REVIEW_WINDOW)), flow.first_day)
 
         def ok(person, start) -> bool:
             return (person.pnr not in taken_people and d_cap[person.stadsdel] > 0 and k_cap[person.kon] > 0
