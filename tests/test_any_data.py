@@ -163,6 +163,17 @@ def test_kontrast_placements_say_what_their_own_data_say(scenario_books):
     assert "stödboende registreras som egen placeringsform från 2021" in _norm(_book_text(book22))
 
 
+def test_kontrast_economy_says_what_its_own_data_say(scenario_books):
+    """Ekonomi on the kontrast data: prices on general HVB contracts fall, no top-up, a budget at
+    least as high as the cost, Linköping above R9 for HVB, and Kolada figures up to the year before."""
+    _p, book, _b = scenario_books[("kontrast", 1.0, 2020)]
+    text = _norm(_book_text(book))
+    assert "snittpriset per dygn på generella hvb-avtal minskade" in text
+    assert "tillskott till budgeten" not in text and "minst lika hög som kostnaden" in text
+    assert "1 093 kr i r9-snittet" not in text and "högre i linköping" in text
+    assert "per invånare 2019" in text and "per invånare 2020" not in text
+
+
 def test_rendered_text_follows_swedish_typography(rendered, scenario_books):
     books = [("demo", rendered.book)] + [(f"{s} {sc} {y}", b) for (s, sc, y), (_p, b, _b) in scenario_books.items()]
     failures = []

@@ -1,5 +1,5 @@
 """Reproduction: every inflow, outcomes and placements figure of the 2021 report comes out of the
-pipeline as published.
+pipeline as published (and every economy figure).
 
 Each chapter notebook is executed with papermill on freshly generated demo data (report year 2020)
 and its key figures are compared with ``shared/reference/published_figures.csv`` (chapters
@@ -52,7 +52,7 @@ SPECIAL: dict[str, tuple[str, str]] = {
 
 #: Chapter of the reference list → the chapter notebook and the stem of its key-figure file.
 CHAPTERS = {"inflow": ("01_inflode.ipynb", "inflode"), "outcomes": ("02_utfall.ipynb", "utfall"),
-            "placements": ("03_placeringar.ipynb", "placeringar")}
+            "placements": ("03_placeringar.ipynb", "placeringar"), "economy": ("04_ekonomi.ipynb", "ekonomi")}
 
 
 def published(chapter: str = "inflow") -> list[dict]:
@@ -165,6 +165,18 @@ def test_every_placements_figure_is_reproduced(placement_figures):
     compare(placement_figures, rows)
 
 
+@pytest.fixture(scope="module")
+def economy_figures(demo) -> pd.DataFrame:
+    """The 2020 Ekonomi chapter (economy up to December 2020, Kolada up to 2019)."""
+    return run_chapter(demo / "processed", demo / "out-ekonomi", chapter="economy")
+
+
+def test_every_economy_figure_is_reproduced(economy_figures):
+    rows = published("economy")
+    assert len(rows) >= 20, "the reference lists every economy figure of the report"
+    compare(economy_figures, rows)
+
+
 def test_placement_key_figures_are_well_formed(placement_figures):
     kf = placement_figures
     assert kf["id"].is_unique and (kf["chapter"] == "placeringar").all()
@@ -179,7 +191,7 @@ def test_outcome_key_figures_are_well_formed(outcome_figures):
 
 
 def test_special_cases_are_real_published_ids():
-    ids = {r["id"] for r in published("inflow") + published("outcomes") + published("placements")}
+    ids = {r["id"] for r in published("inflow") + published("outcomes") + published("placements") + published("economy")}
     assert set(SPECIAL) <= ids
 
 
@@ -286,3 +298,15 @@ def test_the_placeringar_chapter_runs_for_other_demo_years(year, tmp_path):
 
     practice = "registrerades som HVB" if year < STODBOENDE_SEPARAT_FRAN else "registreras som egen placeringsform"
     assert practice in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", [2018, 2019, 2022])
+def test_the_ekonomi_chapter_runs_for_other_demo_years(year, tmp_path):
+    """The Ekonomi chapter executes for the first demo year (no year before, no forecast base), a
+    middle year and the last year; Kolada figures end the year before the report year."""
+    kf = run_chapter(PATHS.processed, tmp_path / "out", year=year, chapter="economy").set_index("id")
+    assert (kf["year"] <= year).all()
+    assert not any(i.startswith("economy_netcost_bou_per_inhabitant_") and i.endswith(str(year)) for i in kf.index)
+    text = (tmp_path / "out" / "04_ekonomi.ipynb").read_text(encoding="utf-8")
+    assert "Kostnaden för heldygnsvård för barn och unga var" in text

@@ -609,10 +609,11 @@ EXCEL_KEY_FIGURE_COLUMNS = {"id": "Id", "chapter": "Kapitel", "year": "År", "va
 #: Why a key figure is not published, by its status.
 STATUS_EXPLANATIONS = {"": "", f"<{MIN_CELL}": "färre än 5", "x": "döljs för att skydda en annan uppgift"}
 #: Decimals of each unit as displayed (and published): one rule for appendix, CSV files and prose.
-UNIT_DECIMALS = {"count": 0, "year": 0, "percent": 1, "per_1000": 1, "kr": 1, "percentage_points": 1,
-                 "ratio": 2}
+UNIT_DECIMALS = {"count": 0, "year": 0, "percent": 1, "per_1000": 1, "kr": 1, "tkr": 0, "mnkr": 1,
+                 "kr_per_invanare": 0, "percentage_points": 1, "ratio": 2}
 UNIT_LABELS = {"count": "antal", "percent": "procent", "ratio": "kvot", "per_1000": "per 1 000",
-               "kr": "kr", "percentage_points": "procentenheter", "year": "år"}
+               "kr": "kr", "tkr": "tkr", "mnkr": "mnkr", "kr_per_invanare": "kr per invånare",
+               "percentage_points": "procentenheter", "year": "år"}
 
 
 def _is_small(n: Any) -> bool:

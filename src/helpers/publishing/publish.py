@@ -72,7 +72,7 @@ __all__ = ["EXPLAIN", "MIN_CELL", "Publisher", "PublishedData", "barh", "markdow
 
 SYNTHETIC_NOTE = "Syntetiska demodata."
 
-KEY_FIGURE_UNITS = ("count", "percent", "ratio", "per_1000", "kr", "percentage_points", "year")
+KEY_FIGURE_UNITS = ("count", "percent", "ratio", "per_1000", "kr", "tkr", "mnkr", "kr_per_invanare", "percentage_points", "year")
 KEY_FIGURE_COLUMNS = ["id", "chapter", "year", "value", "unit", "label", "status", "data_cutoff"]
 
 _LABEL_RE = {
