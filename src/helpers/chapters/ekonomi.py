@@ -27,6 +27,9 @@ OPEN = "Öppenvård"
 GENERAL, SPECIAL = "Generellt avtal", "Särskilt avtal"
 #: Groups of children in care as in the report's chart (HVB without ensamkommande).
 CHILD_GROUPS = {"hvb": "HVB (utan ensamkommande)", "sis": "SiS", "familjehem": "Familjehem (inkl. jourhem)"}
+#: Children per form of the economy system (all children, ensamkommande included): the base of the
+#: cost per placed child.
+FORM_GROUPS = {"HVB": ("HVB",), "SIS": ("SIS",), "Familjehem": ("Familjehem", "Jourhem"), "Stödboende": ("Stödboende",)}
 #: The price rise that counts as a step (month against the month before).
 STEP = 0.10
 
@@ -64,6 +67,7 @@ class EconomyTables:
     step_month: pd.Timestamp | None  # first month with a price step on HVB general contracts
     pv: pd.DataFrame | None  # price–volume decomposition, year before → year
     forecast: costs.Forecast | None  # year-end heldygn cost from January–August of the year
+    children_form: pd.DataFrame = None  # placeringsform, antal, cell: all children per form, report year
 
 
 def prepare(kost: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -139,9 +143,20 @@ def tabulate(kost: pd.DataFrame, budget: pd.DataFrame, ins: pd.DataFrame, year: 
                                  levels={f"egrupp_{y}": list(CHILD_GROUPS)})
                      .rename(columns={f"egrupp_{y}": "grupp"}).assign(ar=y))
     children = pd.concat(parts, ignore_index=True)
+    # All children per form (ensamkommande included) in the report year: the cost per placed child.
+    active = care.active_in(df, year)
+    fparts = []
+    for fname, forms in FORM_GROUPS.items():
+        m = active & form.isin(forms)
+        col = f"barn_form_{fname}"
+        df[col] = first_per_person(df, m, [], ["start_datum", "insats_id"])
+        fparts.append({"placeringsform": fname, "antal": int(df[col].sum()), "cell": cs.total(f"barn-form-{fname}", where=df[col])})
+    children_form = pd.DataFrame(fparts)
     cs.prefer(*children["cell"])
-    return EconomyTables(year, years, cs, yearly, monthly_hvb, totals[totals["ar"].isin(years)].reset_index(drop=True),
-                         bud, children, price_change, step_month, pv, fc)
+    t = EconomyTables(year, years, cs, yearly, monthly_hvb, totals[totals["ar"].isin(years)].reset_index(drop=True),
+                      bud, children, price_change, step_month, pv, fc)
+    t.children_form = children_form
+    return t
 
 
 def tabulate_protected(publisher, kost, budget, ins, year: int) -> EconomyTables:
