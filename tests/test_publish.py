@@ -335,6 +335,9 @@ def test_key_figure_units():
         "ratio",
         "per_1000",
         "kr",
+        "tkr",
+        "mnkr",
+        "kr_per_invanare",
         "percentage_points",
         "year",
     }
