@@ -315,6 +315,28 @@ def test_replace_refuses_real_extracts_and_replaces_synthetic(tmp_path):
     assert {p.name: digest(p) for p in raw.glob("*.xlsx")} == before
 
 
+def test_real_public_data_are_kept_and_do_not_decide_the_synthetic_flag(tmp_path):
+    """A jamforelse.xlsx fetched from Kolada (not written by the generator) is public data: the
+    demo data can be rewritten around it, it is kept byte for byte, and the report still says that
+    its case data are synthetic."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    generate.main(raw, scenario="demo", scale=0.06)
+    real = tmp_path / "kolada.xlsx"
+    shutil.copy2(raw / "jamforelse.xlsx", real)
+    wb = openpyxl.load_workbook(real)
+    wb.properties.creator = "someone fetching Kolada"
+    wb.save(real)
+    shutil.copy2(real, raw / "jamforelse.xlsx")
+    kept = digest(raw / "jamforelse.xlsx")
+    assert not ingest.is_synthetic(raw / "jamforelse.xlsx")
+    written = generate.replace(raw, scenario="kontrast", scale=0.06)
+    assert "jamforelse.xlsx" not in {p.name for p in written} and digest(raw / "jamforelse.xlsx") == kept
+    manifest = ingest.run(raw, tmp_path / "processed")
+    assert manifest["synthetic"] is True and manifest["inputs"]["jamforelse.xlsx"]["synthetic"] is False
+
+
 def test_cli_refuses_with_protected_data_dir(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENOMLYSNING_DATA_DIR", str(tmp_path))
     assert cli.main(["data", "--scenario", "kontrast"]) == 1

@@ -43,6 +43,9 @@ class Extract:
     yearly: bool = True
     needed_by_demo: bool = False  # written by the synthetic generator and required by ingest
     pseudonymise: tuple[str, ...] = field(default=())  # pnr columns replaced by pseudonyms
+    # Public data (official statistics anyone can fetch, e.g. Kolada): they do not decide whether
+    # the report shows synthetic data, and a real copy is kept when the demo data are rewritten.
+    public: bool = False
 
     def filename(self, year: int | None = None) -> str:
         return f"{self.name}_{year}.xlsx" if self.yearly else f"{self.name}.xlsx"
@@ -247,6 +250,7 @@ JAMFORELSE = Extract(
                  "ur raderna."),
     chapters=("ekonomi",),
     yearly=False,
+    public=True,
     sheets=(
         Sheet(
             name="Nyckeltal",

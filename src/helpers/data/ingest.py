@@ -1061,6 +1061,13 @@ def code_version() -> dict[str, object]:
 SYNTHETIC_CREATOR = "genomlysning synthetic generator"
 
 
+def _all_synthetic(inputs: dict[str, dict]) -> bool:
+    """Every input that is not public data was written by the generator (and there is one)."""
+    public = {e.name for e in EXTRACTS if e.public}
+    case = [i for i in inputs.values() if i["extract"] not in public]
+    return bool(case) and all(i["synthetic"] for i in case)
+
+
 def is_synthetic(path: Path) -> bool:
     """True if the workbook was written by the project's synthetic-data generator."""
     try:
@@ -1146,9 +1153,10 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "code": code_version(),
             "pseudonym_key": key_source,
-            # True only if every extract comes from the demo generator: the report then says so
-            # on every page. Any real extract makes the whole dataset count as real.
-            "synthetic": bool(inputs) and all(i["synthetic"] for i in inputs.values()),
+            # True only if every extract of case data comes from the demo generator: the report
+            # then says so on every page. Any real case extract makes the whole dataset count as
+            # real. Public data (contract.Extract.public: Kolada's figures) do not decide it.
+            "synthetic": _all_synthetic(inputs),
             "inputs": inputs,
             "outputs": outputs,
         }

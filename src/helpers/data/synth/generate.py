@@ -50,6 +50,7 @@ from helpers.config import PATHS
 from helpers.data import codes, pnr
 from helpers.data.contract import (
     AKTUALISERINGAR,
+    EXTRACTS,
     INSATSER,
     KOSTNADER,
     PLACERINGAR_DEC,
@@ -700,15 +701,18 @@ def _extracts(raw_dir: Path) -> list[Path]:
 def replace(raw_dir: Path | str | None = None, *, scenario: str = DEMO, scale: float = 1.0) -> list[Path]:
     """Replace the synthetic extracts in ``raw_dir`` by those of ``scenario`` at ``scale``.
 
-    Refuses (:class:`NotSyntheticError`, nothing changed) if ``raw_dir`` holds any workbook that
-    the generator did not write. The new extracts are written to a staging folder first, so a
+    Refuses (:class:`NotSyntheticError`, nothing changed) if ``raw_dir`` holds any workbook of case
+    data that the generator did not write; a real copy of public data (Kolada) is kept as it is. The new extracts are written to a staging folder first, so a
     failure leaves ``raw_dir`` as it was.
     """
     from helpers.data.ingest import is_synthetic
 
     raw_dir = Path(raw_dir or PATHS.raw)
     raw_dir.mkdir(parents=True, exist_ok=True)
-    foreign = [p.name for p in _extracts(raw_dir) if not is_synthetic(p)]
+    # A real copy of public data (fetched from Kolada) is kept, not replaced by the demo's.
+    public = {e.filename() for e in EXTRACTS if e.public and not e.yearly}
+    keep = {p.name for p in _extracts(raw_dir) if p.name in public and not is_synthetic(p)}
+    foreign = [p.name for p in _extracts(raw_dir) if not is_synthetic(p) and p.name not in keep]
     if foreign:
         raise NotSyntheticError(
             f"{raw_dir} innehåller uttag som inte är syntetiska ({', '.join(foreign)}); de skrivs inte över. "
@@ -718,10 +722,12 @@ def replace(raw_dir: Path | str | None = None, *, scenario: str = DEMO, scale: f
     try:
         main(staging, scenario=scenario, scale=scale)
         for old in _extracts(raw_dir):
-            old.unlink()
+            if old.name not in keep:
+                old.unlink()
         written = []
         for new in _extracts(staging):
-            written.append(new.replace(raw_dir / new.name))
+            if new.name not in keep:
+                written.append(new.replace(raw_dir / new.name))
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
