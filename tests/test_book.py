@@ -41,7 +41,7 @@ def test_quarto_book_configuration():
 
 
 #: Direction and strength words that only computed prose may use (static text describes, never concludes).
-FINDING_WORDS = re.compile(r"\b(ökade|ökat|ökar|minskade|minskat|minskar|högst|lägst|flest|"
+FINDING_WORDS = re.compile(r"\b(ökade|ökat|ökar|ökning\w*|minskade|minskat|minskar|minskning\w*|högst|lägst|flest|"
                            r"de flesta|nästan alla|nästan alltid|majoriteten|hälften|vanligast\w*|oftast|störst)\b")
 
 

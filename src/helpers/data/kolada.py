@@ -29,7 +29,6 @@ without Linköping, which is a member of R9.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import tempfile
@@ -44,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import __version__
-from helpers.data import codes
+from helpers.data import codes, http
 
 API = "https://api.kolada.se/v3"
 TIMEOUT = 30  # seconds per request
@@ -137,23 +136,8 @@ def r9_ids() -> set[str]:
 def get_json(url: str, *, timeout: float = TIMEOUT) -> dict:
     """GET ``url`` and parse the JSON body; :class:`KoladaError` (Swedish, naming the URL and the
     HTTP status) on any failure."""
-    req = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": f"genomlysning/{__version__}"})
-    try:
-        with urlopen(req, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        hint = " (för många id:n i adressen; minska antalet per anrop)" if exc.code in (414, 422) else ""
-        raise KoladaError(f"Kolada svarade med HTTP-status {exc.code} ({exc.reason}) för {url}{hint}") from None
-    except urllib.error.URLError as exc:
-        raise KoladaError(f"Kolada kunde inte nås ({exc.reason}) för {url}") from None
-    except TimeoutError:
-        raise KoladaError(f"Kolada svarade inte inom {timeout:g} sekunder för {url}") from None
-    except OSError as exc:
-        raise KoladaError(f"Kolada kunde inte nås ({exc}) för {url}") from None
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise KoladaError(f"Svaret från {url} är inte JSON") from None
+    data = http.get_json(url, source="Kolada", error=KoladaError, opener=urlopen, timeout=timeout,
+                         hints={c: " (för många id:n i adressen; minska antalet per anrop)" for c in (414, 422)})
     if not isinstance(data, dict) or not isinstance(data.get("values", []), list):
         raise KoladaError(f"Svaret från {url} har inte Koladas form (ett objekt med listan 'values')")
     return data

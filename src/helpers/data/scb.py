@@ -27,7 +27,6 @@ is the beta address given in issue 12; pass ``api=`` to use another one.
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,7 +37,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from helpers import __version__
+from helpers.data import http
 
 API = "https://api.scb.se/ov0104/v2beta/api/v2"
 TIMEOUT = 30  # seconds per request
@@ -95,26 +94,18 @@ def data_url(table_id: str, selection: dict[str, Iterable[object]], *, api: str 
     return f"{api}/tables/{urllib.parse.quote(table_id)}/data?{query}"
 
 
+#: What an HTTP status from SCB usually means.
+HTTP_HINTS = {
+    **{c: " (för många celler i urvalet; dela upp anropet)" for c in (403, 413)},
+    **{c: " (okänd tabell, variabel eller kod; kontrollera scb_tabeller.csv)" for c in (400, 404)},
+    429: " (för många anrop; vänta en stund)",
+}
+
+
 def get_json(url: str, *, timeout: float = TIMEOUT) -> dict:
     """GET ``url`` and parse the JSON body; :class:`ScbError` (Swedish, naming the URL and the
     HTTP status) on any failure."""
-    req = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": f"genomlysning/{__version__}"})
-    try:
-        with urlopen(req, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        hint = " (för många celler i urvalet; dela upp anropet)" if exc.code in (403, 413) else ""
-        hint = hint or (" (okänd tabell, variabel eller kod; kontrollera scb_tabeller.csv)" if exc.code in (400, 404) else "")
-        hint = hint or (" (för många anrop; vänta en stund)" if exc.code == 429 else "")
-        raise ScbError(f"SCB svarade med HTTP-status {exc.code} ({exc.reason}) för {url}{hint}") from None
-    except urllib.error.URLError as exc:
-        raise ScbError(f"SCB kunde inte nås ({exc.reason}) för {url}") from None
-    except TimeoutError:
-        raise ScbError(f"SCB svarade inte inom {timeout:g} sekunder för {url}") from None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise ScbError(f"SCB svarade inte med giltig JSON för {url}") from None
+    return http.get_json(url, source="SCB", error=ScbError, opener=urlopen, timeout=timeout, hints=HTTP_HINTS)
 
 
 # --------------------------------------------------------------------------------------------
