@@ -14,7 +14,7 @@ import pandas as pd
 CODELISTS = ("orsakskoder", "kategorier", "stadsdelar", "aktualiseringstyper", "anmalare", "beslut",
              "startgrund", "utfall", "bedomning", "insatstyper", "avslutsorsaker", "problemomraden",
              "bistandsgrupper", "lagrum", "placeringsanledning", "situation_efter",
-             "kolada_nyckeltal")
+             "kolada_nyckeltal", "kolada_struktur")
 
 
 @cache

@@ -277,7 +277,8 @@ JAMFORELSE = Extract(
 
 STRUKTUR = Extract(
     name="struktur",
-    description="Strukturdata per stadsdel: befolkning, prognos, skolresultat, arbetslöshet, ekonomiskt bistånd.",
+    description=("Kommunens egna strukturdata per stadsdel: befolkning, befolkningsprognos, arbetslöshet, "
+                 "långvarigt ekonomiskt bistånd och skolresultat, och serien om psykisk ohälsa bland unga."),
     chapters=("inflode", "struktur"),
     needed_by_demo=True,
     sheets=(
@@ -294,24 +295,119 @@ STRUKTUR = Extract(
         Sheet(
             name="Prognos",
             table="befolkningsprognos",
-            description="Befolkningsprognos 0–18 år per stadsdel och prognosår.",
+            description=("Kommunens befolkningsprognos 0–18 år per stadsdel, gjord det år filen avser: en rad per "
+                         "stadsdel och prognosår, från filens år (utgångsläget) och framåt."),
             required=False,
             columns=(
                 Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar"),
-                Column("Prognosår", "prognosar", "int", "År som prognosen avser.", min=2000, max=2100),
-                Column("Antal 0-18", "antal_0_18", "int", "Prognostiserad folkmängd.", min=0),
+                Column("Prognosår", "prognosar", "int", "År som prognosen avser (filens år eller senare).",
+                       min=2000, max=2100),
+                Column("Antal 0-18", "antal_0_18", "int", "Prognostiserad folkmängd 0–18 år 31 december.", min=0),
             ),
         ),
         Sheet(
-            name="Socioekonomi",
-            table="socioekonomi",
-            description="Skolresultat, arbetslöshet och långvarigt ekonomiskt bistånd per stadsdel.",
+            name="Arbetslöshet",
+            table="arbetsloshet",
+            description=("Öppet arbetslösa och personer i program med aktivitetsstöd 18–64 år per stadsdel "
+                         "(Arbetsförmedlingen, årsmedeltal), med befolkningen 18–64 år som nämnare."),
             required=False,
             columns=(
-                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar"),
-                Column("Behörighet åk 9 %", "behorighet_ak9_pct", "float", "Andel elever i åk 9 som uppnått kunskapskraven i alla ämnen.", min=0, max=100, required=False),
-                Column("Arbetslöshet 18-64 %", "arbetsloshet_pct", "float", "Öppet arbetslösa och i program, 18–64 år.", min=0, max=100, required=False),
-                Column("Långvarigt ek. bistånd %", "langvarigt_bistand_pct", "float", "Andel invånare med långvarigt ekonomiskt bistånd.", min=0, max=100, required=False),
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar", unique=True),
+                Column("Invånare 18-64", "invanare_18_64", "int", "Folkmängd 18–64 år.", min=1),
+                Column("Arbetslösa 18-64", "arbetslosa_18_64", "int", "Öppet arbetslösa och i program med "
+                       "aktivitetsstöd 18–64 år, årsmedeltal avrundat till heltal.", min=0),
+            ),
+        ),
+        Sheet(
+            name="Ekonomiskt bistånd",
+            table="ekonomiskt_bistand",
+            description=("Hushåll med långvarigt ekonomiskt bistånd (minst tio månader under året) per stadsdel, "
+                         "och hur många av dem som är barnfamiljer."),
+            required=False,
+            columns=(
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar", unique=True),
+                Column("Hushåll", "hushall", "int", "Alla hushåll i stadsdelen 31 december.", min=1),
+                Column("Hushåll med långvarigt bistånd", "hushall_langvarigt", "int",
+                       "Hushåll med ekonomiskt bistånd minst tio av årets tolv månader.", min=0),
+                Column("Varav barnfamiljer", "varav_barnfamiljer", "int",
+                       "Av dem: hushåll med barn under 18 år.", min=0),
+            ),
+        ),
+        Sheet(
+            name="Skolresultat",
+            table="skolresultat",
+            description=("Elever i årskurs 9 som uppnått kunskapskraven i alla ämnen, per skola och kön, för "
+                         "läsåret som slutar i filens år (filen 2019 har läsåret 2018/19). Stadsdel är där "
+                         "skolan ligger, inte där eleven bor."),
+            required=False,
+            columns=(
+                Column("Skola", "skola", "str", "Skolans namn."),
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel där skolan ligger.", codes="stadsdelar"),
+                Column("Kön", "kon", "code", "Elevernas kön.", codes=KON),
+                Column("Elever åk 9", "elever", "int", "Elever i årskurs 9 vid läsårets slut.", min=0),
+                Column("Uppnått alla ämnen", "uppnatt", "int",
+                       "Av dem: elever som uppnått kunskapskraven i alla ämnen.", min=0),
+            ),
+        ),
+        Sheet(
+            name="Psykisk ohälsa",
+            table="psykisk_ohalsa",
+            description=("Barn och unga 0–17 år i psykiatrisk tvångsvård och med besök i barn- och "
+                         "ungdomspsykiatrin, i kommunen och länet (Socialstyrelsens patientregister). Serien "
+                         "från 2014 till och med filens år; en senare fil ersätter inte en tidigare rapports "
+                         "siffror, eftersom rapporten för ett år läser det årets fil."),
+            required=False,
+            columns=(
+                Column("Område", "omrade", "code", "Kommunen eller länet.",
+                       codes=("Linköping", "Östergötlands län")),
+                Column("År", "ar_serie", "int", "År som värdet avser (högst filens år).", min=2000, max=2100),
+                Column("Mått", "matt", "code", "Vad som räknas.",
+                       codes=("Psykiatrisk tvångsvård", "Besök i barn- och ungdomspsykiatrin")),
+                Column("Antal", "antal", "int", "Antal barn och unga 0–17 år (personer, inte vårdtillfällen).",
+                       min=0),
+                Column("Invånare 0-17", "invanare_0_17", "int", "Folkmängd 0–17 år i området.", min=1),
+            ),
+        ),
+    ),
+)
+
+STRUKTUR_OFFENTLIG = Extract(
+    name="struktur_offentlig",
+    description=("Offentlig statistik för kapitlet Strukturella faktorer: folkmängd efter ålder ur SCB:s "
+                 "statistikdatabas (PxWebAPI 2.0, tabell TAB638) och kommunens nyckeltal ur Kolada "
+                 "(skolresultat, långvarigt ekonomiskt bistånd, arbetslöshet; kodlistan `kolada_struktur`). "
+                 "Skrivs av `genomlysning struktur update`; demodata har en syntetisk ögonblicksbild i samma "
+                 "form."),
+    chapters=("struktur",),
+    yearly=False,
+    public=True,
+    sheets=(
+        Sheet(
+            name="Befolkning",
+            table="befolkning_alder",
+            description="Folkmängd 31 december efter ettårsklass, för kommunen, per år (SCB).",
+            columns=(
+                Column("Region-id", "region_id", "str", "Kommunkod med fyra siffror (0580 för Linköping), som text."),
+                Column("Region", "region", "str", "Kommunens namn."),
+                Column("År", "ar", "int", "År.", min=1968, max=2100),
+                Column("Ålder", "alder", "int", "Ålder i hela år.", min=0, max=120),
+                Column("Antal", "antal", "int", "Folkmängd.", min=0),
+            ),
+        ),
+        Sheet(
+            name="Nyckeltal",
+            table="struktur_nyckeltal",
+            description="Koladas värde (totalt för båda könen) per område, nyckeltal och år.",
+            columns=(
+                Column("Kommun-id", "kommun_id", "str", "Koladas id: kommunkod med fyra siffror (0580), eller "
+                       "0000 för riket; som text."),
+                Column("Kommun", "kommun", "str", "Områdets namn."),
+                Column("KPI-id", "kpi_id", "code", "Koladas id för nyckeltalet (kodlistan kolada_struktur).",
+                       codes="kolada_struktur"),
+                Column("Nyckeltal", "nyckeltal", "str", "Nyckeltalets korta namn (kolumnen namn i kodlistan)."),
+                Column("År", "ar", "int", "År som värdet avser (för skolresultat: läsårets slut).",
+                       min=2000, max=2100),
+                Column("Värde", "varde", "float", "Koladas värde i procent.", min=0, max=100),
             ),
         ),
     ),
@@ -325,6 +421,7 @@ EXTRACTS: tuple[Extract, ...] = (
     KOSTNADER,
     JAMFORELSE,
     STRUKTUR,
+    STRUKTUR_OFFENTLIG,
 )
 
 

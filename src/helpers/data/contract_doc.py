@@ -128,6 +128,12 @@ CODELIST_INFO: dict[str, str] = {
         "`kommentar` säger vad id:t betyder i Kolada och hur det kontrollerades. Jämförelsegrupperna "
         "(Linköping, R9 och IFO-liknande med reservlista) står i `src/helpers/data/codelists/kolada_grupper.csv`."
     ),
+    "kolada_struktur": (
+        "Koladas nyckeltal i extraktet `struktur_offentlig` (bladet `Nyckeltal`) och deras korta namn. "
+        "`genomlysning struktur update` hämtar just dessa för kommunen och riket; en rad kan rättas eller "
+        "läggas till utan att koden ändras. Kolumnen `kommentar` säger vad id:t betyder i Kolada och hur "
+        "det kontrollerades."
+    ),
 }
 
 HEADER_COMMENT = (
