@@ -312,7 +312,7 @@ STRUKTUR = Extract(
                          "(Arbetsförmedlingen, årsmedeltal), med befolkningen 18–64 år som nämnare."),
             required=False,
             columns=(
-                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar", unique=True),
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel (en rad per stadsdel).", codes="stadsdelar"),
                 Column("Invånare 18-64", "invanare_18_64", "int", "Folkmängd 18–64 år.", min=1),
                 Column("Arbetslösa 18-64", "arbetslosa_18_64", "int", "Öppet arbetslösa och i program med "
                        "aktivitetsstöd 18–64 år, årsmedeltal avrundat till heltal.", min=0),
@@ -325,7 +325,7 @@ STRUKTUR = Extract(
                          "och hur många av dem som är barnfamiljer."),
             required=False,
             columns=(
-                Column("Stadsdel", "stadsdel", "code", "Stadsdel.", codes="stadsdelar", unique=True),
+                Column("Stadsdel", "stadsdel", "code", "Stadsdel (en rad per stadsdel).", codes="stadsdelar"),
                 Column("Hushåll", "hushall", "int", "Alla hushåll i stadsdelen 31 december.", min=1),
                 Column("Hushåll med långvarigt bistånd", "hushall_langvarigt", "int",
                        "Hushåll med ekonomiskt bistånd minst tio av årets tolv månader.", min=0),

@@ -54,7 +54,6 @@ from helpers.data.contract import (
     INSATSER,
     KOSTNADER,
     PLACERINGAR_DEC,
-    STRUKTUR,
     UTREDNINGAR,
 )
 from helpers.data.synth import DEMO, add_arguments, scenarios
@@ -163,6 +162,10 @@ def scale_targets(targets: dict, scale: float) -> dict:
         t["utfall"] = _scale_utfall(t["utfall"], t["aktualiseringstyper"], scale)
     if "placeringar" in t:
         t["placeringar"] = _scale_placeringar(t["placeringar"], scale)
+    if "struktur" in t:
+        from helpers.data.synth.struktur import scale_struktur
+
+        t["struktur"] = scale_struktur(t["struktur"], scale)
     if "ekonomi" in t:  # money follows the volume
         t["ekonomi"]["heldygn_kostnad_kr"] = round(float(t["ekonomi"]["heldygn_kostnad_kr"]) * scale, -5)
         t["ekonomi"]["tillskott"] = {y: round(float(v) * scale, -5) for y, v in (t["ekonomi"].get("tillskott") or {}).items()}
@@ -618,19 +621,10 @@ def write_aktualiseringar(year: int, targets: dict, raw_dir: Path, records: list
 
 
 def write_struktur(year: int, targets: dict, raw_dir: Path) -> Path:
-    pop = targets["befolkning_0_17_2020"]
-    growth = targets["befolkning_tillvaxt"]
-    dist = targets["aldersfordelning"]
-    rows = []
-    for area, base in pop.items():
-        g = growth.get(area, growth["default"])
-        total = base * (1 + g) ** (year - 2020)
-        for agegroup, share in dist.items():
-            rows.append([area, agegroup, int(round(total * share))])
-    sheet = STRUKTUR.sheets[0]
-    path = raw_dir / STRUKTUR.filename(year)
-    _write_workbook(path, {sheet.name: ([c.header for c in sheet.columns], rows)}, scenario_keywords(targets))
-    return path
+    """Write one year's ``struktur`` (population, forecast, unemployment, bistånd, school, mental health)."""
+    from helpers.data.synth import struktur
+
+    return struktur.write(year, targets, raw_dir)
 
 
 def write_cases(year: int, flow, written_years: list[int], targets: dict, raw_dir: Path) -> list[Path]:
@@ -686,6 +680,10 @@ def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
     from helpers.data.synth import jamforelse
 
     written.append(jamforelse.write(targets, raw_dir))
+    if "struktur" in targets:  # public structural data (SCB and Kolada shape): one file for all years
+        from helpers.data.synth import struktur
+
+        written.append(struktur.write_offentlig(targets, raw_dir))
     return written
 
 
