@@ -7,7 +7,10 @@
 * ``genomlysning bench --year 2020`` prints cold and warm render times;
 * ``genomlysning kolada update [--years 2016-2022] [--out data/raw/jamforelse.xlsx]`` fetches the
   public comparison data from Kolada and writes the comparison extract atomically (see
-  :mod:`helpers.data.kolada`); the render itself never needs the network.
+  :mod:`helpers.data.kolada`); the render itself never needs the network;
+* ``genomlysning struktur update [--years 2014-2022] [--out data/raw/struktur_offentlig.xlsx]``
+  fetches SCB's population by age and Kolada's structural KPIs and writes the public extract of the
+  chapter Strukturella faktorer atomically (see :mod:`helpers.data.struktur_offentlig`).
 """
 
 from __future__ import annotations
@@ -52,9 +55,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="år att hämta, t.ex. 2016-2022 eller 2016,2019 (standard 2016-2022)")
     ku.add_argument("--out", type=Path, default=None, metavar="FIL",
                     help="extraktet som skrivs (standard data/raw/jamforelse.xlsx)")
+    s = sub.add_parser("struktur", help="offentlig statistik för Strukturella faktorer (SCB och Kolada)")
+    ssub = s.add_subparsers(dest="struktur_command", required=True)
+    su = ssub.add_parser("update", help="hämta folkmängd efter ålder (SCB) och nyckeltal (Kolada) och skriv "
+                                        "struktur_offentlig.xlsx")
+    su.add_argument("--years", default=None, metavar="ÅR",
+                    help="år att hämta, t.ex. 2014-2022 eller 2014,2019 (standard 2014 till och med förra året)")
+    su.add_argument("--out", type=Path, default=None, metavar="FIL",
+                    help="extraktet som skrivs (standard data/raw/struktur_offentlig.xlsx)")
     args = parser.parse_args(argv)
     if args.command == "kolada":
         return _kolada(args)
+    if args.command == "struktur":
+        return _struktur(args)
 
     from helpers import build
 
@@ -111,6 +124,28 @@ def _kolada(args: argparse.Namespace) -> int:
     try:
         result = kolada.update(years, out)
     except kolada.KoladaError as e:
+        print(f"fel: {e}", file=sys.stderr)
+        print(f"{out} är orörd." if out.exists() else f"{out} skrevs inte.", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def _struktur(args: argparse.Namespace) -> int:
+    """``genomlysning struktur update``: exit 0, 1 on an error from SCB or Kolada or an incomplete
+    answer (the previous extract is left as it was), 2 on bad arguments."""
+    from helpers.config import PATHS
+    from helpers.data import kolada, scb, struktur_offentlig
+
+    out = args.out or PATHS.raw / "struktur_offentlig.xlsx"
+    try:
+        years = kolada.parse_years(args.years) if args.years is not None else None
+    except ValueError as e:
+        print(f"fel: {e}", file=sys.stderr)
+        return 2
+    try:
+        result = struktur_offentlig.update(years, out)
+    except (scb.ScbError, kolada.KoladaError, struktur_offentlig.StrukturError) as e:
         print(f"fel: {e}", file=sys.stderr)
         print(f"{out} är orörd." if out.exists() else f"{out} skrevs inte.", file=sys.stderr)
         return 1

@@ -321,26 +321,68 @@ def headers() -> list[str]:
     return [c.header for c in JAMFORELSE.sheets[0].columns]
 
 
-def write_workbook(path: Path, rows: list[list[object]], about: list[tuple[str, str]]) -> None:
-    """Write the extract to ``path`` (sheet ``Nyckeltal`` and a sheet ``Om`` with the source)."""
+def write_sheets(path: Path, sheets: list[tuple[str, list[str], list[list[object]]]], about: list[tuple[str, str]],
+                 creator: str) -> None:
+    """Write a workbook of ``sheets`` (name, headers, rows; bold headers) and a last sheet ``Om``
+    with ``about`` (key, value) to ``path``, with ``creator`` as its author (never the synthetic
+    generator's). Shared by the public-data commands."""
     import openpyxl
-
-    from helpers.data.contract import JAMFORELSE
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
-    ws = wb.create_sheet(JAMFORELSE.sheets[0].name)
-    ws.append(headers())
-    for row in rows:
-        ws.append(row)
-    for cell in ws[1]:
-        cell.font = openpyxl.styles.Font(bold=True)
+    for name, heads, rows in sheets:
+        ws = wb.create_sheet(name)
+        ws.append(heads)
+        for row in rows:
+            ws.append(row)
+        for cell in ws[1]:
+            cell.font = openpyxl.styles.Font(bold=True)
     info = wb.create_sheet("Om")
     info.append(["Uppgift", "Värde"])
     for k, v in about:
         info.append([k, v])
-    wb.properties.creator = CREATOR
+    wb.properties.creator = creator
     wb.save(path)
+
+
+def write_workbook(path: Path, rows: list[list[object]], about: list[tuple[str, str]]) -> None:
+    """Write the extract to ``path`` (sheet ``Nyckeltal`` and a sheet ``Om`` with the source)."""
+    from helpers.data.contract import JAMFORELSE
+
+    write_sheets(path, [(JAMFORELSE.sheets[0].name, headers(), rows)], about, CREATOR)
+
+
+def replace_atomically(out: Path, write: Callable[[Path], None], validate: Callable[[Path], None] | None = None) -> None:
+    """Write ``out`` through a temporary file beside it: ``write(tmp)``, ``validate(tmp)``, then
+    ``os.replace``. On any error the temporary file is removed and ``out`` is left as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=out.suffix or ".xlsx", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        if validate is not None:
+            validate(tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def validate_extract(path: Path, extract, error: type[Exception] = KoladaError) -> None:
+    """Check the written workbook against ``extract`` with ingest's own validation; ``error``
+    listing the problems if it does not follow the contract."""
+    from helpers.data import ingest
+
+    _, problems = ingest.read_extract(path, extract, None, ingest.pseudonym_key()[0])
+    if problems:
+        raise error("Det hämtade extraktet följer inte datakontraktet och skrevs inte:\n"
+                    + "\n".join(f"  - {p}" for p in problems[:ingest.MAX_REPORTED]))
+
+
+def years_label(years: list[int]) -> str:
+    """``2016–2022`` for a run of years, else the years comma-separated."""
+    return f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else ", ".join(map(str, years))
 
 
 def parse_years(text: str) -> list[int]:
@@ -416,34 +458,19 @@ def update(years: Iterable[int] = DEFAULT_YEARS, out: Path | str | None = None, 
     about = [
         ("Källa", "Kolada (RKA), api.kolada.se/v3; egen bearbetning (gruppmedelvärden räknas i projektet)"),
         ("Hämtat", dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
-        ("År", f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else ", ".join(map(str, years))),
+        ("År", years_label(years)),
         ("Nyckeltal", ", ".join(kpi_ids)),
         ("IFO-liknande", f"{ifo.id} {ifo.title}" if ifo else "reservlistan i kolada_grupper.csv"),
         ("Utelämnade", f"{fetched.missing} saknade värden, {fetched.deleted} borttagna värden"),
     ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".jamforelse-", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write_workbook(tmp, rows, about)
-        if validate:
-            _validate(tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    replace_atomically(out, lambda tmp: write_workbook(tmp, rows, about), _validate if validate else None)
     return result
 
 
 def _validate(path: Path) -> None:
-    from helpers.data import ingest
     from helpers.data.contract import JAMFORELSE
 
-    _, problems = ingest.read_extract(path, JAMFORELSE, None, ingest.pseudonym_key()[0])
-    if problems:
-        raise KoladaError("Det hämtade extraktet följer inte datakontraktet och skrevs inte:\n"
-                          + "\n".join(f"  - {p}" for p in problems[:ingest.MAX_REPORTED]))
+    validate_extract(path, JAMFORELSE, KoladaError)
 
 
 # --------------------------------------------------------------------------------------------

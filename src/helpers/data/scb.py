@@ -2,7 +2,8 @@
 
 A small client, modelled on :mod:`helpers.data.kolada`: standard-library HTTP with a timeout,
 Swedish error messages naming the URL and the HTTP status, and no network in the tests (they
-replace :data:`urlopen`). Not yet wired into the CLI, ingest or the report (issue 12).
+replace :data:`urlopen`). Used by ``genomlysning struktur update``
+(:mod:`helpers.data.struktur_offentlig`), which writes the population sheet of ``struktur_offentlig.xlsx``.
 
 * Data: ``GET {API}/tables/{table_id}/data?lang=sv&outputFormat=json-stat2`` with one
   ``valueCodes[<Variable>]=<code>,<code>,…`` query parameter per selected variable (``*`` selects
@@ -19,10 +20,11 @@ What is asked for is data a user can correct without code: ``helpers/data/scb_ta
 per table, each variable, its codes (``{region}`` and ``{years}`` are filled in from the arguments),
 and the column name used in the tidy frame.
 
-The base address: SCB's PxWebAPI 2.0 has been published as a beta at
-``https://api.scb.se/ov0104/v2beta/api/v2`` and later at ``https://statistikdatabasen.scb.se/api/v2``
-(the address used by the R packages pxweb and PxWebApiData in their v2 documentation). The default
-is the beta address given in issue 12; pass ``api=`` to use another one.
+The base address: SCB's PxWebAPI 2.0 was first published as a beta at
+``https://api.scb.se/ov0104/v2beta/api/v2`` (the address in issue 12) and is now served at
+``https://statistikdatabasen.scb.se/api/v2``, the address public v2 clients use; that is the
+default (:data:`API`), and ``api=`` gives another one (:data:`API_BETA` for the beta). Not checked
+against the live API from this environment (no network).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -39,7 +41,8 @@ import pandas as pd
 
 from helpers.data import http
 
-API = "https://api.scb.se/ov0104/v2beta/api/v2"
+API = "https://statistikdatabasen.scb.se/api/v2"
+API_BETA = "https://api.scb.se/ov0104/v2beta/api/v2"
 TIMEOUT = 30  # seconds per request
 LANG = "sv"
 OUTPUT_FORMAT = "json-stat2"
@@ -97,7 +100,8 @@ def data_url(table_id: str, selection: dict[str, Iterable[object]], *, api: str 
 #: What an HTTP status from SCB usually means.
 HTTP_HINTS = {
     **{c: " (för många celler i urvalet; dela upp anropet)" for c in (403, 413)},
-    **{c: " (okänd tabell, variabel eller kod; kontrollera scb_tabeller.csv)" for c in (400, 404)},
+    **{c: " (okänd tabell, variabel eller kod, eller ett år som SCB inte har publicerat än; kontrollera "
+          "scb_tabeller.csv och åren)" for c in (400, 404)},
     429: " (för många anrop; vänta en stund)",
 }
 
@@ -115,10 +119,12 @@ def get_json(url: str, *, timeout: float = TIMEOUT) -> dict:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A tidy frame and the number of cells dropped because their value was null."""
+    """A tidy frame, the number of cells dropped because their value was null, and the address
+    the data came from (empty if parsed from a document)."""
 
     data: pd.DataFrame
     missing: int
+    url: str = ""
 
 
 def _category_codes(dim_id: str, dim: dict, size: int) -> list[str]:
@@ -182,10 +188,16 @@ def parse_jsonstat2(doc: dict, columns: dict[str, str] | None = None) -> Parsed:
 # --------------------------------------------------------------------------------------------
 
 
+Getter = Callable[[str], dict]
+
+
 def fetch_table(table_id: str, selection: dict[str, Iterable[object]], *, columns: dict[str, str] | None = None,
-                api: str = API) -> Parsed:
-    """Fetch ``table_id`` with ``selection`` and parse it (:func:`parse_jsonstat2`)."""
-    return parse_jsonstat2(get_json(data_url(table_id, selection, api=api)), columns)
+                api: str = API, get: Getter | None = None) -> Parsed:
+    """Fetch ``table_id`` with ``selection`` (through ``get``, default :func:`get_json`) and parse
+    it (:func:`parse_jsonstat2`)."""
+    url = data_url(table_id, selection, api=api)
+    parsed = parse_jsonstat2((get or get_json)(url), columns)
+    return Parsed(parsed.data, parsed.missing, url)
 
 
 def selection_for(table: str, *, region: str, years: Iterable[int]) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -211,15 +223,16 @@ def selection_for(table: str, *, region: str, years: Iterable[int]) -> tuple[dic
 
 
 def population_by_age(region: str = DEFAULT_REGION, years: Iterable[int] = DEFAULT_YEARS, table: str = DEFAULT_TABLE,
-                      *, api: str = API) -> Parsed:
+                      *, api: str = API, get: Getter | None = None) -> Parsed:
     """Population by one-year age (the ages of ``scb_tabeller.csv``, 0–19) for ``region``, one row
     per region, age and year (``region``, ``alder``, ``ar`` with their ``_text`` labels, and
-    ``value``), summed over the other variables (sex, marital status)."""
+    ``value``), summed over the other variables (sex, marital status). ``get`` replaces
+    :func:`get_json` (url → parsed JSON)."""
     selection, columns = selection_for(table, region=region, years=years)
-    parsed = fetch_table(table, selection, columns=columns, api=api)
+    parsed = fetch_table(table, selection, columns=columns, api=api, get=get)
     keep = [c for c in ("region", "alder", "ar") if c in parsed.data.columns]
     if len(keep) != 3:
         raise ScbError(f"Tabellen {table} saknar kolumnerna region, alder och ar i scb_tabeller.csv (kolumnen kolumn)")
     by = [x for c in keep for x in (c, f"{c}_text")]
     out = parsed.data.groupby(by, sort=False, as_index=False)["value"].sum()
-    return Parsed(out, parsed.missing)
+    return Parsed(out, parsed.missing, parsed.url)
