@@ -232,6 +232,21 @@ def test_http_error_leaves_the_previous_extract_untouched(fake, tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jamforelse.xlsx"]
 
 
+def test_replace_atomically_keeps_the_old_file_when_the_check_fails(tmp_path):
+    out = tmp_path / "extrakt.xlsx"
+    out.write_bytes(b"gammal")
+
+    def refuse(path: Path) -> None:
+        assert path.parent == out.parent and path.name.startswith(".extrakt-") and path.read_bytes() == b"ny"
+        raise kolada.KoladaError("följer inte datakontraktet")
+
+    with pytest.raises(kolada.KoladaError):
+        kolada.replace_atomically(out, lambda tmp: tmp.write_bytes(b"ny"), refuse)
+    assert out.read_bytes() == b"gammal" and [p.name for p in tmp_path.iterdir()] == ["extrakt.xlsx"]
+    kolada.replace_atomically(out, lambda tmp: tmp.write_bytes(b"ny"))
+    assert out.read_bytes() == b"ny" and [p.name for p in tmp_path.iterdir()] == ["extrakt.xlsx"]
+
+
 def test_bad_years_are_refused(capsys, tmp_path):
     assert cli.main(["kolada", "update", "--years", "sedan 2016", "--out", str(tmp_path / "x.xlsx")]) == 2
     assert "ogiltiga år" in capsys.readouterr().err

@@ -143,3 +143,18 @@ def test_table_file_is_package_data():
     assert {"tabell", "variabel", "koder", "kolumn", "kommentar"} <= set(df.columns)
     cols = set(scb.table_config(scb.DEFAULT_TABLE)["kolumn"])
     assert {"region", "alder", "ar"} <= cols
+
+
+def test_a_getter_replaces_the_network_and_the_address_is_kept():
+    urls: list[str] = []
+
+    def get(url: str) -> dict:
+        urls.append(url)
+        return recorded("tab638_5dim.json")
+
+    parsed = scb.population_by_age(region="0580", years=[2019], get=get)
+    assert len(urls) == 1 and parsed.url == urls[0]
+    assert urls[0].startswith("https://statistikdatabasen.scb.se/api/v2/tables/TAB638/data?"), "the production v2 address"
+    assert dict(zip(parsed.data["alder"], parsed.data["value"], strict=True)) == {"18": 1907.0, "19": 2062.0}
+    beta = scb.population_by_age(region="0580", years=[2019], get=get, api=scb.API_BETA)
+    assert beta.url.startswith(f"{scb.API_BETA}/tables/TAB638/data?")
