@@ -206,9 +206,84 @@ def write_akt(raw: Path, rows: list[dict] | None = None, headers: list[str] | No
     write_xlsx(raw / name, {sheet: table(headers or AKT_HEADERS, rows)})
 
 
+STR_SHEETS = {s.name: s for s in contract.STRUKTUR.sheets}
+OFF_FILE = contract.STRUKTUR_OFFENTLIG.filename()
+OFF_SHEETS = {s.name: s for s in contract.STRUKTUR_OFFENTLIG.sheets}
+
+
+def prognos_rows(year: int = YEAR) -> list[dict[str, object]]:
+    """Two stadsdelar, each from the file's year (the starting point) two years on."""
+    return [{"Stadsdel": area, "Prognosår": year + k, "Antal 0-18": base + 10 * k}
+            for area, base in (("Berga", 2400), ("Ryd", 1900)) for k in range(3)]
+
+
+def arbetsloshet_rows(year: int = YEAR) -> list[dict[str, object]]:
+    return [{"Stadsdel": "Berga", "Invånare 18-64": 8000, "Arbetslösa 18-64": 900},
+            {"Stadsdel": "Ryd", "Invånare 18-64": 6000, "Arbetslösa 18-64": 500},
+            {"Stadsdel": "Centrum", "Invånare 18-64": 12000, "Arbetslösa 18-64": 400}]
+
+
+def bistand_rows(year: int = YEAR) -> list[dict[str, object]]:
+    return [{"Stadsdel": "Berga", "Hushåll": 5000, "Hushåll med långvarigt bistånd": 400, "Varav barnfamiljer": 250},
+            {"Stadsdel": "Ryd", "Hushåll": 3000, "Hushåll med långvarigt bistånd": 200, "Varav barnfamiljer": 120},
+            {"Stadsdel": "Centrum", "Hushåll": 9000, "Hushåll med långvarigt bistånd": 90, "Varav barnfamiljer": 20}]
+
+
+def skol_rows(year: int = YEAR) -> list[dict[str, object]]:
+    return [{"Skola": school, "Stadsdel": area, "Kön": kon, "Elever åk 9": pupils, "Uppnått alla ämnen": passed}
+            for school, area, kon, pupils, passed in (
+                ("Bergaskolan", "Berga", "Flicka", 40, 35), ("Bergaskolan", "Berga", "Pojke", 42, 33),
+                ("Rydskolan", "Ryd", "Flicka", 30, 25), ("Rydskolan", "Ryd", "Pojke", 28, 20))]
+
+
+def psyk_rows(year: int = YEAR) -> list[dict[str, object]]:
+    """The municipality and the county, the last two years up to the file's year, both measures."""
+    matt = ("Psykiatrisk tvångsvård", "Besök i barn- och ungdomspsykiatrin")
+    return [{"Område": area, "År": ar, "Mått": m, "Antal": (12 if i == 0 else 2100) * scale + (ar - year),
+             "Invånare 0-17": 33000 * scale}
+            for area, scale in (("Linköping", 1), ("Östergötlands län", 5)) for ar in (year - 1, year)
+            for i, m in enumerate(matt)]
+
+
+STR_ROWS: dict[str, Callable[[int], list[dict[str, object]]]] = {
+    "Prognos": prognos_rows, "Arbetslöshet": arbetsloshet_rows, "Ekonomiskt bistånd": bistand_rows,
+    "Skolresultat": skol_rows, "Psykisk ohälsa": psyk_rows}
+
+
 def write_struktur(raw: Path, rows: list[dict] | None = None, sheet: str = BEF_SHEET.name,
-                   name: str = STR_FILE) -> None:
-    write_xlsx(raw / name, {sheet: table(BEF_HEADERS, bef_rows() if rows is None else rows)})
+                   name: str = STR_FILE, only_befolkning: bool = False, sheets: dict[str, list[dict]] | None = None) -> None:
+    """struktur with Befolkning (as ``sheet``) and, unless ``only_befolkning`` (the old shape), the
+    optional sheets: valid rows for the year in ``name``, or the rows in ``sheets`` (by sheet name)."""
+    year = int(name[-9:-5]) if name[-9:-5].isdigit() else YEAR
+    book = {sheet: table(BEF_HEADERS, bef_rows() if rows is None else rows)}
+    if not only_befolkning:
+        for sheet_name, make in STR_ROWS.items():
+            headers = [c.header for c in STR_SHEETS[sheet_name].columns]
+            book[sheet_name] = table(headers, (sheets or {}).get(sheet_name) or make(year))
+    write_xlsx(raw / name, book)
+
+
+def off_bef_rows(years: tuple[int, ...] = (YEAR - 1, YEAR)) -> list[dict[str, object]]:
+    """SCB's population by one-year age 0–19 for Linköping, two years."""
+    return [{"Region-id": "0580", "Region": "Linköping", "År": ar, "Ålder": age, "Antal": 1900 + 10 * age + ar - YEAR}
+            for ar in years for age in range(20)]
+
+
+def off_kpi_rows() -> list[dict[str, object]]:
+    """Kolada's key figures of kolada_struktur for Linköping and the country, two years."""
+    from helpers.data import codes
+
+    kpis = codes.load("kolada_struktur")
+    return [{"Kommun-id": kid, "Kommun": kommun, "KPI-id": kpi, "Nyckeltal": namn, "År": ar, "Värde": 10.0 + i + ar - YEAR}
+            for kid, kommun in (("0580", "Linköping"), ("0000", "Riket"))
+            for i, (kpi, namn) in enumerate(zip(kpis["kpi_id"], kpis["namn"], strict=True)) for ar in (YEAR - 1, YEAR)]
+
+
+def write_offentlig(raw: Path, befolkning: list[dict] | None = None, nyckeltal: list[dict] | None = None,
+                    name: str = OFF_FILE) -> None:
+    write_xlsx(raw / name, {
+        "Befolkning": table([c.header for c in OFF_SHEETS["Befolkning"].columns], off_bef_rows() if befolkning is None else befolkning),
+        "Nyckeltal": table([c.header for c in OFF_SHEETS["Nyckeltal"].columns], off_kpi_rows() if nyckeltal is None else nyckeltal)})
 
 
 def write_utr(raw: Path, rows: list[dict] | None = None, name: str = UTR_FILE) -> None:
@@ -258,6 +333,7 @@ def write_good_raw(raw: Path) -> Path:
     write_ins(raw)
     write_dec(raw)
     write_kost(raw)
+    write_offentlig(raw)
     return raw
 
 
@@ -299,18 +375,22 @@ def ingested(raw, tmp_path) -> tuple[Path, Path, dict]:
 def test_run_writes_tables_and_manifest(ingested):
     raw, processed, manifest = ingested
     assert sorted(p.name for p in processed.iterdir()) == [
-        "aktualiseringar.parquet", "befolkning.parquet", "budget.parquet", "insatser.parquet", "kostnader.parquet",
-        "manifest.json", "placeringar_december.parquet", "utredningar.parquet"]
+        "aktualiseringar.parquet", "arbetsloshet.parquet", "befolkning.parquet", "befolkning_alder.parquet",
+        "befolkningsprognos.parquet", "budget.parquet", "ekonomiskt_bistand.parquet", "insatser.parquet",
+        "kostnader.parquet", "manifest.json", "placeringar_december.parquet", "psykisk_ohalsa.parquet",
+        "skolresultat.parquet", "struktur_nyckeltal.parquet", "utredningar.parquet"]
     assert json.loads((processed / "manifest.json").read_text(encoding="utf-8")) == manifest
 
     inputs = manifest["inputs"]
-    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE, DEC_FILE, KOST_FILE}
+    assert set(inputs) == {AKT_FILE, STR_FILE, UTR_FILE, INS_FILE, DEC_FILE, KOST_FILE, OFF_FILE}
     for name, info in inputs.items():
         assert info["sha256"] == hashlib.sha256((raw / name).read_bytes()).hexdigest()
-        assert info["year"] == YEAR
+        assert info["year"] == (None if name == OFF_FILE else YEAR)
     assert inputs[AKT_FILE]["extract"] == "aktualiseringar"
     assert inputs[AKT_FILE]["rows"] == {"aktualiseringar": len(PERSONS)}
-    assert inputs[STR_FILE]["rows"] == {"befolkning": len(bef_rows())}
+    assert inputs[STR_FILE]["rows"] == {"befolkning": len(bef_rows()), **{
+        STR_SHEETS[name].table: len(make(YEAR)) for name, make in STR_ROWS.items()}}
+    assert inputs[OFF_FILE]["rows"] == {"befolkning_alder": len(off_bef_rows()), "struktur_nyckeltal": len(off_kpi_rows())}
     assert inputs[UTR_FILE]["rows"] == {"utredningar": len(utr_rows())}
     assert inputs[INS_FILE]["rows"] == {"insatser": len(ins_rows())}
     assert inputs[DEC_FILE]["rows"] == {"placeringar_december": len(dec_rows())}
@@ -407,6 +487,36 @@ def test_processed_case_tables(ingested):
     assert linked["person_id"].tolist() == akt.loc[linked["aktualisering_id"], "person_id"].tolist()
 
 
+def test_processed_struktur_tables(ingested):
+    """The optional sheets of struktur (the file's year in ``ar``) and the public struktur_offentlig
+    (its own År) with the contract's dtypes; Region-id and Kommun-id keep the leading zero."""
+    _, processed, _ = ingested
+    for name, make in STR_ROWS.items():
+        df = ingest.load(STR_SHEETS[name].table, processed)
+        assert_contract_dtypes(df, STR_SHEETS[name])
+        assert len(df) == len(make(YEAR)) and (df["ar"] == YEAR).all(), name
+    assert ingest.load("psykisk_ohalsa", processed)["ar_serie"].tolist() == [r["År"] for r in psyk_rows()]
+    for sheet in OFF_SHEETS.values():
+        df = ingest.load(sheet.table, processed)
+        assert list(df.columns) == [c.name for c in sheet.columns], sheet.table
+        assert df["ar"].dtype == "Int64" and isinstance(df["antal" if "antal" in df else "kpi_id"].dtype,
+                                                          pd.Int64Dtype | pd.CategoricalDtype)
+    bef = ingest.load("befolkning_alder", processed)
+    assert set(bef["region_id"]) == {"0580"} and sorted(set(bef["alder"])) == list(range(20))
+    assert set(ingest.load("struktur_nyckeltal", processed)["kommun_id"]) == {"0580", "0000"}
+
+
+def test_optional_struktur_sheets_and_struktur_offentlig_may_be_absent(raw, tmp_path):
+    """struktur in its old shape (Befolkning only) and no struktur_offentlig.xlsx: ingest goes
+    through without the new tables."""
+    write_struktur(raw, only_befolkning=True)
+    (raw / OFF_FILE).unlink()
+    manifest = ingest.run(raw, tmp_path / "processed")
+    assert manifest["inputs"][STR_FILE]["rows"] == {"befolkning": len(bef_rows())}
+    new = {s.table for s in contract.STRUKTUR.sheets if not s.required} | {s.table for s in OFF_SHEETS.values()}
+    assert not {f"{t}.parquet" for t in new} & set(manifest["outputs"])
+
+
 def test_an_all_blank_code_column_stays_categorical(raw, tmp_path):
     """A year in which an optional code column is blank in every row (no placement, so no lagrum,
     registered form or situation after) still gives the contract's dtype after the parquet round
@@ -455,8 +565,9 @@ def test_pseudonyms_depend_on_the_key(raw, tmp_path, monkeypatch):
 
 def test_several_years_are_stacked(raw, tmp_path):
     write_akt(raw, akt_rows(2019), name="aktualiseringar_2019.xlsx")
-    write_struktur(raw, name="struktur_2019.xlsx")
+    write_struktur(raw, name="struktur_2019.xlsx")  # the same stadsdelar in both years' Arbetslöshet: one row each per file
     manifest = ingest.run(raw, tmp_path / "processed")
+    assert manifest["outputs"]["arbetsloshet.parquet"]["rows"] == 2 * len(arbetsloshet_rows())
     akt = ingest.load("aktualiseringar", tmp_path / "processed")
     assert manifest["outputs"]["aktualiseringar.parquet"]["rows"] == 2 * len(PERSONS)
     assert sorted(akt["ar"].unique().tolist()) == [2019, 2020]
@@ -526,6 +637,8 @@ def test_every_extract_of_the_contract_can_be_ingested(raw, tmp_path):
         if extract is contract.KOSTNADER:
             write_kost(raw)  # rules across columns (care days, one budget row per post): hand-made rows
             continue
+        if extract in (contract.STRUKTUR, contract.STRUKTUR_OFFENTLIG):
+            continue  # rules within sheets (complete series, one row per key): hand-made rows of write_good_raw
         sheets = {
             s.name: [[c.header for c in s.columns]] + [[example_value(c, i) for c in s.columns] for i in range(3)]
             for s in extract.sheets
@@ -818,6 +931,48 @@ def jam_duplicate(raw: Path) -> None:
     write_jam(raw, [*rows, dict(rows[5])])
 
 
+def str_rows(sheet: str, change: Callable[[list[dict]], list[dict]]) -> Callable[[Path], None]:
+    """struktur with the valid rows of the optional ``sheet`` changed by ``change``."""
+
+    def mutate(raw: Path) -> None:
+        write_struktur(raw, sheets={sheet: change(STR_ROWS[sheet](YEAR))})
+
+    return mutate
+
+
+def str_cells(sheet: str, index: int, changes: dict[str, object]) -> Callable[[Path], None]:
+    """struktur with cells of one row of the optional ``sheet`` set (data row ``index``)."""
+    return str_rows(sheet, lambda rows: [{**r, **changes} if i == index else r for i, r in enumerate(rows)])
+
+
+def without(*indices: int) -> Callable[[list[dict]], list[dict]]:
+    return lambda rows: [r for i, r in enumerate(rows) if i not in indices]
+
+
+def again(index: int) -> Callable[[list[dict]], list[dict]]:
+    """The rows with a copy of row ``index`` added at the end."""
+    return lambda rows: [*rows, dict(rows[index])]
+
+
+def off_rows(sheet: str, change: Callable[[list[dict]], list[dict]]) -> Callable[[Path], None]:
+    """struktur_offentlig with the valid rows of ``sheet`` (Befolkning or Nyckeltal) changed."""
+
+    def mutate(raw: Path) -> None:
+        if sheet == "Befolkning":
+            write_offentlig(raw, befolkning=change(off_bef_rows()))
+        else:
+            write_offentlig(raw, nyckeltal=change(off_kpi_rows()))
+
+    return mutate
+
+
+def off_cells(sheet: str, index: int, changes: dict[str, object]) -> Callable[[Path], None]:
+    return off_rows(sheet, lambda rows: [{**r, **changes} if i == index else r for i, r in enumerate(rows)])
+
+
+PSYK = "Psykisk ohälsa"
+BEF_AGES = [(i, YEAR - 1, a) for i, a in enumerate(range(20))] + [(20 + i, YEAR, a) for i, a in enumerate(range(20))]
+
 FUTURE = dt.datetime.combine(dt.date.today() + dt.timedelta(days=60), dt.time())
 
 BAD_CASES = (
@@ -1040,6 +1195,60 @@ BAD_CASES = (
     Bad("budget: okänd budgetpost", budget_cell(1, "Budgetpost", "Extra"), KOST_FILE, "Budget", 3, "Budgetpost", "'Extra'"),
     Bad("budget: samma post två gånger", budget_cell(1, "Budgetpost", "Budget"), KOST_FILE, "Budget", 3, "Budgetpost",
         "står redan"),
+    # struktur: the optional sheets (Prognos, Arbetslöshet, Ekonomiskt bistånd, Skolresultat, Psykisk ohälsa)
+    Bad("prognos: prognosår före filens år", str_cells("Prognos", 0, {"Prognosår": YEAR - 1}), STR_FILE, "Prognos", 2,
+        "Prognosår", f"prognosåret {YEAR - 1} ligger före filens år {YEAR}"),
+    Bad("prognos: samma stadsdel och år två gånger", str_rows("Prognos", again(4)), STR_FILE, "Prognos", 8, "Prognosår",
+        f"stadsdelen 'Ryd' och prognosåret {YEAR + 1} finns redan på rad 6"),
+    Bad("prognos: utgångsläget saknas", str_rows("Prognos", without(3)), STR_FILE, "Prognos", 5, "Prognosår",
+        f"stadsdelen 'Ryd' har ingen rad för filens år {YEAR} (utgångsläget)"),
+    Bad("prognos: ett prognosår saknas", str_rows("Prognos", without(5)), STR_FILE, "Prognos", 5, "Prognosår",
+        f"stadsdelen 'Ryd' saknar prognosåret {YEAR + 2}, som andra stadsdelar har (t.ex. 'Berga', rad 4)"),
+    Bad("arbetslöshet: fler arbetslösa än invånare", str_cells("Arbetslöshet", 1, {"Arbetslösa 18-64": 7000}), STR_FILE,
+        "Arbetslöshet", 3, "Arbetslösa 18-64", "7000 arbetslösa är fler än de 6000 invånarna 18–64 år"),
+    Bad("arbetslöshet: negativt antal", str_cells("Arbetslöshet", 2, {"Arbetslösa 18-64": -3}), STR_FILE,
+        "Arbetslöshet", 4, "Arbetslösa 18-64", "mindre än 0"),
+    Bad("arbetslöshet: samma stadsdel två gånger", str_rows("Arbetslöshet", again(0)), STR_FILE, "Arbetslöshet", 5,
+        "Stadsdel", "stadsdelen 'Berga' finns redan på rad 2; högst en rad per stadsdel"),
+    Bad("bistånd: fler barnfamiljer än hushåll med bistånd", str_cells("Ekonomiskt bistånd", 0, {"Varav barnfamiljer": 500}),
+        STR_FILE, "Ekonomiskt bistånd", 2, "Varav barnfamiljer", "500 barnfamiljer är fler än de 400 hushållen med långvarigt"),
+    Bad("bistånd: fler hushåll med bistånd än hushåll",
+        str_cells("Ekonomiskt bistånd", 2, {"Hushåll med långvarigt bistånd": 9500}), STR_FILE, "Ekonomiskt bistånd", 4,
+        "Hushåll med långvarigt bistånd", "9500 hushåll med långvarigt bistånd är fler än alla 9000 hushåll"),
+    Bad("skolresultat: fler godkända än elever", str_cells("Skolresultat", 3, {"Uppnått alla ämnen": 29}), STR_FILE,
+        "Skolresultat", 5, "Uppnått alla ämnen", "29 elever har uppnått alla ämnen, fler än de 28 eleverna i åk 9"),
+    Bad("skolresultat: samma skola och kön två gånger", str_cells("Skolresultat", 1, {"Kön": "Flicka"}), STR_FILE,
+        "Skolresultat", 3, "Kön", "skolan 'Bergaskolan' och könet 'Flicka' finns redan på rad 2"),
+    Bad("skolresultat: skola i två stadsdelar", str_cells("Skolresultat", 3, {"Stadsdel": "Berga"}), STR_FILE,
+        "Skolresultat", 5, "Stadsdel", "skolan 'Rydskolan' ligger i 'Ryd' på rad 4, inte i 'Berga'"),
+    Bad("skolresultat: okänd stadsdel", str_cells("Skolresultat", 2, {"Stadsdel": "Atlantis"}), STR_FILE,
+        "Skolresultat", 4, "Stadsdel", "okänd kod 'Atlantis'"),
+    Bad("psykisk ohälsa: år efter filens år", str_cells(PSYK, 2, {"År": YEAR + 1}), STR_FILE, PSYK, 4, "År",
+        f"året {YEAR + 1} ligger efter filens år {YEAR}"),
+    Bad("psykisk ohälsa: samma rad två gånger", str_rows(PSYK, again(5)), STR_FILE, PSYK, 10, "År",
+        f"'Östergötlands län', året {YEAR - 1} och måttet 'Besök i barn- och ungdomspsykiatrin' finns redan på rad 7"),
+    Bad("psykisk ohälsa: fler än invånarna", str_cells(PSYK, 1, {"Antal": 40000}), STR_FILE, PSYK, 3, "Antal",
+        "antalet 40000 är större än de 33000 invånarna 0–17 år"),
+    Bad("psykisk ohälsa: kommunen över länet", str_cells(PSYK, 0, {"Antal": 100}), STR_FILE, PSYK, 2, "Antal",
+        f"Linköpings antal (100) är större än Östergötlands läns (59, rad 6) för {YEAR - 1} och 'Psykiatrisk tvångsvård'"),
+    Bad("psykisk ohälsa: antal som text", str_cells(PSYK, 3, {"Antal": "många"}), STR_FILE, PSYK, 5, "Antal",
+        "'många' är inte ett heltal"),
+    # struktur_offentlig: SCB's population by age and Kolada's key figures
+    Bad("befolkning efter ålder: samma rad två gånger", off_rows("Befolkning", again(24)), OFF_FILE, "Befolkning", 42,
+        "Ålder", f"regionen '0580', året {YEAR} och åldern 4 finns redan på rad 26"),
+    Bad("befolkning efter ålder: åldrar saknas",
+        off_rows("Befolkning", without(*(i for i, y, a in BEF_AGES if y == YEAR and a in (5, 7)))), OFF_FILE,
+        "Befolkning", 22, "Ålder", f"åldrarna 5, 7 saknas för regionen '0580' (Linköping) år {YEAR}"),
+    Bad("befolkning efter ålder: ett år saknas", lambda raw: write_offentlig(raw, befolkning=off_bef_rows((YEAR - 2, YEAR))),
+        OFF_FILE, "Befolkning", 22, "År", f"året {YEAR - 1} saknas för regionen '0580' (Linköping)"),
+    Bad("befolkning efter ålder: regionkod utan inledande nolla", off_cells("Befolkning", 0, {"Region-id": 580}), OFF_FILE,
+        "Befolkning", 2, "Region-id", "'580' är inte en kommunkod med fyra siffror"),
+    Bad("struktur nyckeltal: fel namn", off_cells("Nyckeltal", 2, {"Nyckeltal": "arbetsloshet"}), OFF_FILE, "Nyckeltal", 4,
+        "Nyckeltal", "'arbetsloshet' är inte namnet på N31816; kodlistan kolada_struktur ger 'langvarigt_bistand'"),
+    Bad("struktur nyckeltal: samma rad två gånger", off_rows("Nyckeltal", again(7)), OFF_FILE, "Nyckeltal", 14, "År",
+        f"0000, N15508 och {YEAR} finns redan på rad 9"),
+    Bad("struktur nyckeltal: negativt värde", off_cells("Nyckeltal", 1, {"Värde": -1.0}), OFF_FILE, "Nyckeltal", 3,
+        "Värde", "mindre än 0"),
 )
 
 

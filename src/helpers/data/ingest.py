@@ -72,6 +72,14 @@ STODBOENDE_REGISTRERAD_FORE = "HVB"
 #: Linköping's municipality code in the comparison extract (jamforelse).
 JAMFORELSE_FOKUS = "0580"
 
+#: The two areas of the series on mental ill-health (struktur, Psykisk ohälsa): the municipality
+#: lies in the county, so its counts are not above the county's.
+PSYKISK_OHALSA_KOMMUN = "Linköping"
+PSYKISK_OHALSA_LAN = "Östergötlands län"
+#: The one-year ages every region and year of the public population extract (struktur_offentlig,
+#: Befolkning) has: the ages the report's population 0–19 is counted from.
+BEFOLKNING_ALDRAR = tuple(range(0, 20))
+
 _KON_RULE = ("`Kön` ska stämma med `Personnummer`: näst sista siffran udda betyder `Pojke`, jämn "
              "`Flicka`.")
 
@@ -156,6 +164,44 @@ CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
         "Samma `Kommun-id` har samma `Kommun` på alla rader.",
         "Högst en rad per `Kommun-id`, `Grupp`, `KPI-id` och `År`.",
         "`År` får inte ligga efter innevarande år.",
+    ),
+    "befolkningsprognos": (
+        "`Prognosår` får inte ligga före filens år.",
+        "Högst en rad per `Stadsdel` och `Prognosår`.",
+        "Varje stadsdel i bladet har en rad för filens år (utgångsläget) och samma prognosår som de andra "
+        "stadsdelarna.",
+    ),
+    "arbetsloshet": (
+        "Högst en rad per `Stadsdel`.",
+        "`Arbetslösa 18-64` får inte vara större än `Invånare 18-64`.",
+    ),
+    "ekonomiskt_bistand": (
+        "Högst en rad per `Stadsdel`.",
+        "`Varav barnfamiljer` får inte vara större än `Hushåll med långvarigt bistånd`, och `Hushåll med "
+        "långvarigt bistånd` inte större än `Hushåll`.",
+    ),
+    "skolresultat": (
+        "`Uppnått alla ämnen` får inte vara större än `Elever åk 9`.",
+        "Högst en rad per `Skola` och `Kön`.",
+        "En skola ligger i en enda stadsdel: samma `Skola` har samma `Stadsdel` på alla rader.",
+    ),
+    "psykisk_ohalsa": (
+        "`År` får inte ligga efter filens år.",
+        "Högst en rad per `Område`, `År` och `Mått`.",
+        "`Antal` får inte vara större än `Invånare 0-17`.",
+        f"För samma `År` och `Mått` är `Antal` och `Invånare 0-17` för `{PSYKISK_OHALSA_KOMMUN}` inte större än "
+        f"för `{PSYKISK_OHALSA_LAN}` (kommunen ligger i länet).",
+    ),
+    "befolkning_alder": (
+        "`Region-id` ska vara fyra siffror (kommunkoden, t.ex. `0580`).",
+        "Högst en rad per `Region-id`, `År` och `Ålder`.",
+        f"Varje region och år har en rad för varje ålder {BEFOLKNING_ALDRAR[0]}–{BEFOLKNING_ALDRAR[-1]}.",
+        "En regions år är en obruten följd: inget år saknas mellan regionens första och sista år.",
+    ),
+    "struktur_nyckeltal": (
+        "`Kommun-id` ska vara fyra siffror (kommunkoden, t.ex. `0580`, eller `0000` för riket).",
+        "`Nyckeltal` ska vara det korta namnet (kolumnen `namn` i kodlistan `kolada_struktur`) för `KPI-id`.",
+        "Högst en rad per `Kommun-id`, `KPI-id` och `År`.",
     ),
 }
 
@@ -270,10 +316,12 @@ def _allowed(col: Column) -> set[str] | None:
     return set(col.codes)
 
 
-def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem], book: pd.ExcelFile | None = None) -> pd.DataFrame | None:
+    """One sheet as text cells (``None`` and a problem if it is missing, empty or lacks a column).
+    ``book`` is the workbook already open (read once for all its sheets)."""
     fname = path.name
     try:
-        frame = pd.read_excel(path, sheet_name=sheet.name, dtype=object, engine="openpyxl")
+        frame = pd.read_excel(path if book is None else book, sheet_name=sheet.name, dtype=object, engine="openpyxl")
     except ValueError as exc:
         if "not found" in str(exc).lower() or "worksheet" in str(exc).lower():
             if sheet.required:
@@ -496,6 +544,27 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
         problems += _jamforelse_rules(df, ok, header)
     if table == "kostnader":
         problems += _kostnad_rules(df, ok, both_valid, header)
+    if table == "befolkningsprognos" and year is not None:
+        problems += _prognos_rules(df, ok, header, year)
+    if table in ("arbetsloshet", "ekonomiskt_bistand"):
+        _duplicate_keys(problems, df, ok("stadsdel"), ["stadsdel"], header["stadsdel"],
+                        lambda r: f"stadsdelen '{r['stadsdel']}'", "stadsdel")
+    if table == "arbetsloshet":
+        _not_above(problems, df, ok, header, "arbetslosa_18_64", "invanare_18_64", lambda r: (
+            f"{r['arbetslosa_18_64']} arbetslösa är fler än de {r['invanare_18_64']} invånarna 18–64 år"))
+    if table == "ekonomiskt_bistand":
+        _not_above(problems, df, ok, header, "varav_barnfamiljer", "hushall_langvarigt", lambda r: (
+            f"{r['varav_barnfamiljer']} barnfamiljer är fler än de {r['hushall_langvarigt']} hushållen med långvarigt bistånd"))
+        _not_above(problems, df, ok, header, "hushall_langvarigt", "hushall", lambda r: (
+            f"{r['hushall_langvarigt']} hushåll med långvarigt bistånd är fler än alla {r['hushall']} hushåll"))
+    if table == "skolresultat":
+        problems += _skolresultat_rules(df, ok, header)
+    if table == "psykisk_ohalsa" and year is not None:
+        problems += _psykisk_ohalsa_rules(df, ok, header, year)
+    if table == "befolkning_alder":
+        problems += _befolkning_alder_rules(df, ok, header)
+    if table == "struktur_nyckeltal":
+        problems += _struktur_nyckeltal_rules(df, ok, header)
     if table == "budget" and year is not None:
         wrong = df[ok("ar") & (df["ar"].astype("Int64") != year)]
         _emit(problems, wrong, header["ar"], lambda r: f"året {r['ar']} är inte filens år {year}")
@@ -737,6 +806,179 @@ def _jamforelse_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: di
     return problems
 
 
+def _four_digits(problems: list[Problem], df: pd.DataFrame, ok: Callable[..., pd.Series], name: str, column: str,
+                 example: str = JAMFORELSE_FOKUS) -> pd.Series:
+    """A municipality code of four digits (written as text, so that the leading zero is kept);
+    returns the rows where it is not."""
+    code = df[name].astype(object)
+    bad = ok(name) & ~code.astype(str).str.fullmatch(r"\d{4}")
+    _emit(problems, df[bad], column, lambda r: (
+        f"'{r[name]}' är inte en kommunkod med fyra siffror (t.ex. '{example}'; skriv koden som text så att den "
+        "inledande nollan finns kvar)"))
+    return bad
+
+
+def _duplicate_keys(problems: list[Problem], df: pd.DataFrame, rows: pd.Series, keys: list[str], column: str,
+                    what: Callable[[dict], str], per: str) -> None:
+    """One row per ``keys`` (among ``rows``): every later row with the same key is reported, with
+    the row that has it first. ``what`` names the key of a row, ``per`` the rule's unit."""
+    keyed = df[rows].astype({k: object for k in keys})
+    dup = keyed[keyed.duplicated(keys, keep=False)]
+    if dup.empty:
+        return
+    first_row = dup.groupby(keys, sort=False)["_row"].transform("first")
+    later = _rows(dup, (dup["_row"] != first_row).to_numpy(dtype=bool), _first_row=first_row)
+    _emit(problems, later, column, lambda r: (
+        f"{what(r)} finns redan på rad {int(r['_first_row'])}; högst en rad per {per}"))
+
+
+def _not_above(problems: list[Problem], df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str],
+               part: str, whole: str, say: Callable[[dict], str]) -> None:
+    """``part`` is not larger than ``whole`` (both present and valid); reported at ``part``."""
+    rows = ok(part, whole)
+    wrong = rows & (df[part].astype("Float64") > df[whole].astype("Float64")).fillna(False)
+    _emit(problems, df[wrong.astype(bool)], header[part], say)
+
+
+def _plural(values: list[int], one: str, many: str) -> str:
+    return f"{one} {values[0]}" if len(values) == 1 else f"{many} {', '.join(map(str, values))}"
+
+
+def _prognos_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str], year: int) -> list[Problem]:
+    """The population forecast (struktur, Prognos): forecast years from the file's year on, one row
+    per stadsdel and year, and every stadsdel with the file's year (the starting point) and the
+    same forecast years as the others."""
+    problems: list[Problem] = []
+    column = header["prognosar"]
+    early = ok("prognosar") & (df["prognosar"].astype("Int64") < year).fillna(False)
+    _emit(problems, df[early], column, lambda r: (
+        f"prognosåret {r['prognosar']} ligger före filens år {year}; prognosen börjar med filens år (utgångsläget)"))
+    keyed = ok("stadsdel", "prognosar")
+    _duplicate_keys(problems, df, keyed, ["stadsdel", "prognosar"], column,
+                    lambda r: f"stadsdelen '{r['stadsdel']}' och prognosåret {r['prognosar']}", "stadsdel och prognosår")
+    if not keyed.all():
+        return problems  # a key cell is missing or broken (reported): the sets of years are not checked
+    rows = df[~early].astype({"stadsdel": object, "prognosar": "int64"})
+    first = rows.drop_duplicates("stadsdel")
+    years = rows.groupby("stadsdel", sort=False)["prognosar"].agg(set)
+    every = set().union(*years) if len(years) else set()
+    holder = {y: rows.loc[rows["prognosar"] == y].iloc[0] for y in every}
+    for rec in first.to_dict("records"):
+        have = years[rec["stadsdel"]]
+        if year not in have:
+            problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), column, (
+                f"stadsdelen '{rec['stadsdel']}' har ingen rad för filens år {year} (utgångsläget)")))
+        missing = sorted(every - have - {year})
+        if missing:
+            other = holder[missing[0]]
+            problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), column, (
+                f"stadsdelen '{rec['stadsdel']}' saknar {_plural(missing, 'prognosåret', 'prognosåren')}, som andra "
+                f"stadsdelar har (t.ex. '{other['stadsdel']}', rad {int(other['_row'])}); alla stadsdelar ska ha "
+                "samma prognosår")))
+    return problems
+
+
+def _skolresultat_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str]) -> list[Problem]:
+    """School results (struktur, Skolresultat): passed ≤ pupils, one row per school and sex, a
+    school in one stadsdel."""
+    problems: list[Problem] = []
+    _not_above(problems, df, ok, header, "uppnatt", "elever", lambda r: (
+        f"{r['uppnatt']} elever har uppnått alla ämnen, fler än de {r['elever']} eleverna i åk 9"))
+    _duplicate_keys(problems, df, ok("skola", "kon"), ["skola", "kon"], header["kon"],
+                    lambda r: f"skolan '{r['skola']}' och könet '{r['kon']}'", "skola och kön")
+    named = df[ok("skola", "stadsdel")].astype({"skola": object, "stadsdel": object})
+    first = named.groupby("skola", sort=False)[["stadsdel", "_row"]].transform("first")
+    differs = _rows(named, (named["stadsdel"] != first["stadsdel"]).to_numpy(dtype=bool),
+                    _first=first["stadsdel"], _first_row=first["_row"])
+    _emit(problems, differs, header["stadsdel"], lambda r: (
+        f"skolan '{r['skola']}' ligger i '{r['_first']}' på rad {int(r['_first_row'])}, inte i '{r['stadsdel']}'; "
+        "en skola ligger i en enda stadsdel"))
+    return problems
+
+
+def _psykisk_ohalsa_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str], year: int) -> list[Problem]:
+    """The series on mental ill-health (struktur, Psykisk ohälsa): years up to the file's year, one
+    row per area, year and measure, count ≤ population, and the municipality not above the county."""
+    problems: list[Problem] = []
+    late = ok("ar_serie") & (df["ar_serie"].astype("Int64") > year).fillna(False)
+    _emit(problems, df[late], header["ar_serie"], lambda r: (
+        f"året {r['ar_serie']} ligger efter filens år {year}; serien går till och med filens år"))
+    keys = ["omrade", "ar_serie", "matt"]
+    keyed = ok(*keys)
+    _duplicate_keys(problems, df, keyed, keys, header["ar_serie"],
+                    lambda r: f"'{r['omrade']}', året {r['ar_serie']} och måttet '{r['matt']}'", "område, år och mått")
+    _not_above(problems, df, ok, header, "antal", "invanare_0_17", lambda r: (
+        f"antalet {r['antal']} är större än de {r['invanare_0_17']} invånarna 0–17 år"))
+    values = ("antal", "invanare_0_17")
+    rows = df[keyed].astype({k: object for k in keys}).assign(
+        **{f"_ok_{v}": ok(v)[keyed].to_numpy(dtype=bool) for v in values})
+    rows = rows.drop_duplicates(keys, keep="first")
+    kommun = rows[rows["omrade"] == PSYKISK_OHALSA_KOMMUN]
+    lan = rows[rows["omrade"] == PSYKISK_OHALSA_LAN]
+    lan = lan[["ar_serie", "matt", "_row", *values, *(f"_ok_{v}" for v in values)]].rename(
+        columns={"_row": "l_row", **{v: f"l_{v}" for v in values}, **{f"_ok_{v}": f"l_ok_{v}" for v in values}})
+    pairs = kommun.merge(lan, on=["ar_serie", "matt"])
+    words = {"antal": "antal", "invanare_0_17": "antal invånare 0–17 år"}
+    for v in values:
+        both = pairs[f"_ok_{v}"].astype(bool) & pairs[f"l_ok_{v}"].astype(bool)
+        above = both & (pairs[v].astype("Float64") > pairs[f"l_{v}"].astype("Float64")).fillna(False)
+        _emit(problems, pairs[above.astype(bool)], header[v], lambda r, v=v: (
+            f"{PSYKISK_OHALSA_KOMMUN}s {words[v]} ({r[v]}) är större än {PSYKISK_OHALSA_LAN}s ({r['l_' + v]}, rad "
+            f"{int(r['l_row'])}) för {r['ar_serie']} och '{r['matt']}'; kommunen ligger i länet"))
+    return problems
+
+
+def _befolkning_alder_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str]) -> list[Problem]:
+    """Population by one-year age (struktur_offentlig, Befolkning): a four-digit region code, one row
+    per region, year and age, every age 0–19 in every region and year, and no year missing in the
+    middle of a region's series."""
+    problems: list[Problem] = []
+    bad_id = _four_digits(problems, df, ok, "region_id", header["region_id"])
+    keys = ["region_id", "ar", "alder"]
+    keyed = ok(*keys) & ~bad_id
+    _duplicate_keys(problems, df, keyed, keys, header["alder"],
+                    lambda r: f"regionen '{r['region_id']}', året {r['ar']} och åldern {r['alder']}", "region, år och ålder")
+    if not keyed.all():
+        return problems  # a key cell is missing or broken (reported): the sets of ages and years are not checked
+    rows = df.astype({"region_id": object, "ar": "int64", "alder": "int64"})
+    name = rows["region"].astype(object)
+    for (region, ar), group in rows.groupby(["region_id", "ar"], sort=True):
+        missing = sorted(set(BEFOLKNING_ALDRAR) - set(group["alder"]))
+        if missing:
+            rec = group.iloc[0]
+            problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header["alder"], (
+                f"{_plural(missing, 'åldern', 'åldrarna')} saknas för regionen '{region}' ({name[group.index[0]]}) år "
+                f"{ar}; varje region och år ska ha en rad för varje ålder {BEFOLKNING_ALDRAR[0]}–{BEFOLKNING_ALDRAR[-1]}")))
+    for region, group in rows.groupby("region_id", sort=True):
+        present = sorted(set(group["ar"]))
+        for before, after in zip(present, present[1:], strict=False):
+            if after - before > 1:
+                missing = list(range(before + 1, after))
+                rec = group[group["ar"] == after].iloc[0]
+                problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header["ar"], (
+                    f"{_plural(missing, 'året', 'åren')} saknas för regionen '{region}' ({name[rec.name]}): regionens år "
+                    f"ska vara en obruten följd från {present[0]} till {present[-1]}")))
+    return problems
+
+
+def _struktur_nyckeltal_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str]) -> list[Problem]:
+    """Kolada's key figures for the structural chapter (struktur_offentlig, Nyckeltal): a four-digit
+    code, the KPI's short name from ``kolada_struktur`` and one row per code, KPI and year."""
+    problems: list[Problem] = []
+    bad_id = _four_digits(problems, df, ok, "kommun_id", header["kommun_id"])
+    kpis = codes.load("kolada_struktur")
+    names = dict(zip(kpis["kpi_id"], kpis["namn"], strict=True))
+    expected = df["kpi_id"].astype(object).map(names)
+    wrong = _rows(df, ok("kpi_id", "nyckeltal") & expected.notna() & (df["nyckeltal"].astype(object) != expected),
+                  _expected=expected)
+    _emit(problems, wrong, header["nyckeltal"], lambda r: (
+        f"'{r['nyckeltal']}' är inte namnet på {r['kpi_id']}; kodlistan kolada_struktur ger '{r['_expected']}'"))
+    keys = ["kommun_id", "kpi_id", "ar"]
+    _duplicate_keys(problems, df, ok(*keys) & ~bad_id, keys, header["ar"],
+                    lambda r: f"{r['kommun_id']}, {r['kpi_id']} och {r['ar']}", "kommun, nyckeltal och år")
+    return problems
+
+
 # --------------------------------------------------------------------------------------------
 # One workbook
 # --------------------------------------------------------------------------------------------
@@ -757,16 +999,20 @@ def read_extract(
     if not zipfile.is_zipfile(path):
         return {}, [Problem(fname, None, None, None, "filen är inte en Excel-arbetsbok (.xlsx)")]
     try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True)
-        wb.close()
+        book = pd.ExcelFile(path, engine="openpyxl")  # opened once for all sheets
     except Exception as exc:  # noqa: BLE001 - any reader failure is a broken file
         return {}, [Problem(fname, None, None, None, f"arbetsboken kan inte läsas ({type(exc).__name__})")]
+    with book:
+        return _read_sheets(path, book, extract, year, key, first_year, problems)
 
+
+def _read_sheets(path: Path, book: pd.ExcelFile, extract: Extract, year: int | None, key: str,
+                 first_year: int | None, problems: list[Problem]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The sheets of one open workbook (:func:`read_extract`)."""
+    fname = path.name
     tables: dict[str, pd.DataFrame] = {}
     for sheet in extract.sheets:
-        frame = _read_sheet(path, sheet, problems)
+        frame = _read_sheet(path, sheet, problems, book)
         if frame is None:
             continue
         invalid: dict[str, set[int]] = {c.name: set() for c in sheet.columns}
