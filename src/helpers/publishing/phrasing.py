@@ -622,8 +622,11 @@ def rank(
     prep: str = "i",
     decimals: int = 1,
     show_values: bool = False,
+    unit: str = "",
 ) -> Claim:
     """Name the ``n`` highest (or lowest) items: ``"högst i Skäggetorp, Berga och Ryd"``.
+
+    With ``show_values`` each name gets its value and ``unit`` (e.g. ``" %"``, with a no-break space).
 
     Hidden values (``None``/NaN) are left out (listed in ``values["hidden"]``). Items are compared
     on their values rounded to ``decimals`` (what the reader sees); items tied with the ``n``:th
@@ -655,7 +658,7 @@ def rank(
         chosen.append(g)
 
     def label(k: str) -> str:
-        return f"{k} ({fmt.num(shown[k], decimals)})" if show_values else k
+        return f"{k} ({fmt.num(shown[k], decimals)}{unit.replace(' ', NBSP)})" if show_values else k
 
     names = [k for g in chosen for k in g]
     base["top"] = names

@@ -390,6 +390,7 @@ class Publisher:
         columns: Mapping[str, str] | None = None,
         decimals: int | Mapping[str, int] | None = None,
         free: Sequence[str] = (),
+        numbers: Sequence[str] = (),
     ) -> PublishedData:
         """Show a protected view as a Markdown table with Swedish numbers and write its CSV.
 
@@ -397,6 +398,8 @@ class Publisher:
         dropped). Hidden values show their mark (``<5``, ``x``) and a note under the table
         explains the marks used. The data go to ``output_dir/tables/<label>.csv`` (for Swedish
         Excel, rounded as shown; see :func:`~helpers.publishing.views._published_csv`).
+        ``numbers`` names protected columns that are not percentages (rates per 1 000, estimates
+        hidden with their count): shown as plain numbers.
         """
         _check_label(label, "tbl")
         if columns is not None:
@@ -409,7 +412,7 @@ class Publisher:
         _atomic_write(self.table_path(label),
                       _csv_bytes(_published_csv(df, synthetic=self.synthetic, decimals=decimals)))
         self._log(f"tables/{label}.csv", "table", df)
-        text = markdown_table(df, decimals)
+        text = markdown_table(df, decimals, [columns.get(c, c) for c in numbers] if columns else list(numbers))
         if note := suppression_note(symbols_used(df)):
             text += "\n\n" + note
         display(Markdown(text))

@@ -216,6 +216,7 @@ MAX_DASHES = 40
 def markdown_table(
     df: pd.DataFrame,
     decimals: int | Mapping[str, int] | None = None,
+    numbers: Sequence[str] = (),
 ) -> str:
     """Format a protected view as a Markdown pipe table with Swedish numbers.
 
@@ -224,6 +225,8 @@ def markdown_table(
     :func:`fmt.pct`, hidden as ``x``; other numbers via :func:`fmt.num`. ``decimals`` is the number
     of decimals for shares and other non-integer columns (default 1), or a mapping column →
     decimals. Year columns (``År``, ``ar``, ``year``) are written as is. Numbers are right-aligned.
+    ``numbers`` names protected columns (with a ``|status``) that are not percentages, e.g. a rate
+    per 1 000 or a model estimate hidden with its count: formatted as numbers.
     """
     df = df.reset_index(drop=True)
     per_col = dict(decimals) if isinstance(decimals, Mapping) else {}
@@ -240,7 +243,8 @@ def markdown_table(
             return [mark(m) if m else fmt.num(v, per_col.get(col, 0)) for v, m in zip(s, st, strict=True)], True
         if col in shares:
             d = per_col.get(col, default)
-            return [mark(m) if m else fmt.pct(v, d) for v, m in zip(s, st, strict=True)], True
+            show = fmt.num if col in numbers else fmt.pct
+            return [mark(m) if m else show(v, d) for v, m in zip(s, st, strict=True)], True
         if pd.api.types.is_bool_dtype(s):
             return ["ja" if v else "nej" for v in s], False
         if pd.api.types.is_numeric_dtype(s):

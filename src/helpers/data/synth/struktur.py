@@ -176,10 +176,14 @@ def bistand_rows(targets: dict, year: int) -> list[list[object]]:
     s = targets["struktur"]
     rate, fam = s["langvarigt_2020"], s["barnfamiljer_andel"]
     change = (1 + float(s["langvarigt_arlig_forandring"])) ** (year - BASE_YEAR)
+    adults = _adults(targets, year)
+    rng = np.random.default_rng([int(s["seed"]), 5])  # the same district levels every year
+    level = dict(zip(adults, 1 + rng.uniform(-0.35, 0.35, len(adults)), strict=True))
     rows = []
-    for area, n in _adults(targets, year).items():
+    for area, n in adults.items():
         hh = max(1, int(round(n * float(s["hushall_per_vuxen"]))))
-        lang = min(hh, int(round(hh * float(rate.get(area, rate["default"])) * change)))
+        r = float(rate[area]) if area in rate else float(rate["default"]) * level[area]
+        lang = min(hh, int(round(hh * r * change)))
         rows.append([area, hh, lang, int(round(lang * float(fam.get(area, fam["default"]))))])
     return rows
 
