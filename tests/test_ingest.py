@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -1195,6 +1196,11 @@ BAD_CASES = (
     Bad("budget: okänd budgetpost", budget_cell(1, "Budgetpost", "Extra"), KOST_FILE, "Budget", 3, "Budgetpost", "'Extra'"),
     Bad("budget: samma post två gånger", budget_cell(1, "Budgetpost", "Budget"), KOST_FILE, "Budget", 3, "Budgetpost",
         "står redan"),
+)
+
+#: Bad input in the sheets of struktur beside Befolkning and in struktur_offentlig, checked by the
+#: lighter :func:`test_bad_struktur_input_is_rejected` (one good ingest for all of them).
+STRUKTUR_BAD_CASES = (
     # struktur: the optional sheets (Prognos, Arbetslöshet, Ekonomiskt bistånd, Skolresultat, Psykisk ohälsa)
     Bad("prognos: prognosår före filens år", str_cells("Prognos", 0, {"Prognosår": YEAR - 1}), STR_FILE, "Prognos", 2,
         "Prognosår", f"prognosåret {YEAR - 1} ligger före filens år {YEAR}"),
@@ -1286,6 +1292,32 @@ def test_bad_input_is_rejected_and_processed_is_untouched(case, ingested, capsys
     captured = capsys.readouterr()
     assert_reported(excinfo.value.problems, captured.err, case)
     assert "Inläsningen klar" not in captured.out
+    assert snapshot(processed) == before
+    assert leftovers(processed.parent) == []
+
+
+@pytest.fixture(scope="module")
+def good_once(tmp_path_factory) -> tuple[Path, Path]:
+    """The good raw set, ingested once for the module (``processed`` must stay as it is)."""
+    root = tmp_path_factory.mktemp("good")
+    raw = write_good_raw(root / "raw")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(PSEUDONYM_KEY_ENV, KEY)
+        ingest.run(raw, root / "processed")
+    return raw, root / "processed"
+
+
+@pytest.mark.parametrize("case", STRUKTUR_BAD_CASES, ids=lambda c: c.id)
+def test_bad_struktur_input_is_rejected(case, good_once, tmp_path):
+    """As :func:`test_bad_input_is_rejected_and_processed_is_untouched` (the command line's exit code is
+    tested there), on a copy of the good raw set ingested once."""
+    good_raw, processed = good_once
+    raw = Path(shutil.copytree(good_raw, tmp_path / "raw"))
+    before = snapshot(processed)
+    case.mutate(raw)
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    assert_reported(excinfo.value.problems, str(excinfo.value), case)
     assert snapshot(processed) == before
     assert leftovers(processed.parent) == []
 

@@ -483,13 +483,17 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
     table = sheet.table
     header = {c.name: c.header for c in sheet.columns}
 
+    # Per column: the cell is valid, and valid and present (numpy, combined row-wise by ok/both_valid).
+    is_valid = {name: valid[name].to_numpy(dtype=bool) for name in valid.columns}
+    is_ok = {name: is_valid[name] & df[name].notna().to_numpy(dtype=bool) for name in valid.columns}
+
     def ok(*names: str) -> pd.Series:
         """Rows where every named cell is present and valid."""
-        return valid[list(names)].all(axis=1) & df[list(names)].notna().all(axis=1)
+        return pd.Series(np.logical_and.reduce([is_ok[n] for n in names]), index=df.index)
 
     def both_valid(*names: str) -> pd.Series:
         """Rows where every named cell is valid (present or, for optional columns, blank)."""
-        return valid[list(names)].all(axis=1)
+        return pd.Series(np.logical_and.reduce([is_valid[n] for n in names]), index=df.index)
 
     # No date in the future (any date column of any extract).
     today = pd.Timestamp(_today())
@@ -822,10 +826,11 @@ def _duplicate_keys(problems: list[Problem], df: pd.DataFrame, rows: pd.Series, 
                     what: Callable[[dict], str], per: str) -> None:
     """One row per ``keys`` (among ``rows``): every later row with the same key is reported, with
     the row that has it first. ``what`` names the key of a row, ``per`` the rule's unit."""
-    keyed = df[rows].astype({k: object for k in keys})
-    dup = keyed[keyed.duplicated(keys, keep=False)]
-    if dup.empty:
+    mask = np.asarray(rows, dtype=bool)
+    if not df.loc[mask, keys].duplicated(keep=False).any():
         return
+    keyed = df[mask].astype({k: object for k in keys})
+    dup = keyed[keyed.duplicated(keys, keep=False)]
     first_row = dup.groupby(keys, sort=False)["_row"].transform("first")
     later = _rows(dup, (dup["_row"] != first_row).to_numpy(dtype=bool), _first_row=first_row)
     _emit(problems, later, column, lambda r: (
@@ -856,15 +861,19 @@ def _prognos_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[
     keyed = ok("stadsdel", "prognosar")
     _duplicate_keys(problems, df, keyed, ["stadsdel", "prognosar"], column,
                     lambda r: f"stadsdelen '{r['stadsdel']}' och prognosåret {r['prognosar']}", "stadsdel och prognosår")
-    if not keyed.all():
+    if not keyed.all() or early.any():
         return problems  # a key cell is missing or broken (reported): the sets of years are not checked
-    rows = df[~early].astype({"stadsdel": object, "prognosar": "int64"})
-    first = rows.drop_duplicates("stadsdel")
-    years = rows.groupby("stadsdel", sort=False)["prognosar"].agg(set)
-    every = set().union(*years) if len(years) else set()
-    holder = {y: rows.loc[rows["prognosar"] == y].iloc[0] for y in every}
-    for rec in first.to_dict("records"):
-        have = years[rec["stadsdel"]]
+    first: dict[str, dict] = {}  # stadsdel → its first row
+    years: dict[str, set[int]] = {}
+    holder: dict[int, dict] = {}  # prognosår → the first row that has it
+    for rec in df[["stadsdel", "prognosar", *_META]].to_dict("records"):
+        area, ar = str(rec["stadsdel"]), int(rec["prognosar"])
+        first.setdefault(area, rec)
+        years.setdefault(area, set()).add(ar)
+        holder.setdefault(ar, rec)
+    every = set(holder)
+    for area, rec in first.items():
+        have = years[area]
         if year not in have:
             problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), column, (
                 f"stadsdelen '{rec['stadsdel']}' har ingen rad för filens år {year} (utgångsläget)")))
@@ -886,13 +895,13 @@ def _skolresultat_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: 
         f"{r['uppnatt']} elever har uppnått alla ämnen, fler än de {r['elever']} eleverna i åk 9"))
     _duplicate_keys(problems, df, ok("skola", "kon"), ["skola", "kon"], header["kon"],
                     lambda r: f"skolan '{r['skola']}' och könet '{r['kon']}'", "skola och kön")
-    named = df[ok("skola", "stadsdel")].astype({"skola": object, "stadsdel": object})
-    first = named.groupby("skola", sort=False)[["stadsdel", "_row"]].transform("first")
-    differs = _rows(named, (named["stadsdel"] != first["stadsdel"]).to_numpy(dtype=bool),
-                    _first=first["stadsdel"], _first_row=first["_row"])
-    _emit(problems, differs, header["stadsdel"], lambda r: (
-        f"skolan '{r['skola']}' ligger i '{r['_first']}' på rad {int(r['_first_row'])}, inte i '{r['stadsdel']}'; "
-        "en skola ligger i en enda stadsdel"))
+    first: dict[str, dict] = {}  # skola → its first row
+    for rec in df.loc[ok("skola", "stadsdel").to_numpy(dtype=bool), ["skola", "stadsdel", *_META]].to_dict("records"):
+        there = first.setdefault(rec["skola"], rec)
+        if rec["stadsdel"] != there["stadsdel"]:
+            problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header["stadsdel"], (
+                f"skolan '{rec['skola']}' ligger i '{there['stadsdel']}' på rad {int(there['_row'])}, inte i "
+                f"'{rec['stadsdel']}'; en skola ligger i en enda stadsdel")))
     return problems
 
 
@@ -909,22 +918,25 @@ def _psykisk_ohalsa_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header
                     lambda r: f"'{r['omrade']}', året {r['ar_serie']} och måttet '{r['matt']}'", "område, år och mått")
     _not_above(problems, df, ok, header, "antal", "invanare_0_17", lambda r: (
         f"antalet {r['antal']} är större än de {r['invanare_0_17']} invånarna 0–17 år"))
-    values = ("antal", "invanare_0_17")
-    rows = df[keyed].astype({k: object for k in keys}).assign(
-        **{f"_ok_{v}": ok(v)[keyed].to_numpy(dtype=bool) for v in values})
-    rows = rows.drop_duplicates(keys, keep="first")
-    kommun = rows[rows["omrade"] == PSYKISK_OHALSA_KOMMUN]
-    lan = rows[rows["omrade"] == PSYKISK_OHALSA_LAN]
-    lan = lan[["ar_serie", "matt", "_row", *values, *(f"_ok_{v}" for v in values)]].rename(
-        columns={"_row": "l_row", **{v: f"l_{v}" for v in values}, **{f"_ok_{v}": f"l_ok_{v}" for v in values}})
-    pairs = kommun.merge(lan, on=["ar_serie", "matt"])
-    words = {"antal": "antal", "invanare_0_17": "antal invånare 0–17 år"}
-    for v in values:
-        both = pairs[f"_ok_{v}"].astype(bool) & pairs[f"l_ok_{v}"].astype(bool)
-        above = both & (pairs[v].astype("Float64") > pairs[f"l_{v}"].astype("Float64")).fillna(False)
-        _emit(problems, pairs[above.astype(bool)], header[v], lambda r, v=v: (
-            f"{PSYKISK_OHALSA_KOMMUN}s {words[v]} ({r[v]}) är större än {PSYKISK_OHALSA_LAN}s ({r['l_' + v]}, rad "
-            f"{int(r['l_row'])}) för {r['ar_serie']} och '{r['matt']}'; kommunen ligger i länet"))
+    # Linköping against the county, for the same year and measure (the first row of each key).
+    values = {"antal": "antal", "invanare_0_17": "antal invånare 0–17 år"}
+    mask = keyed.to_numpy(dtype=bool)
+    valid = {v: ok(v).to_numpy(dtype=bool)[mask] for v in values}
+    recs = df.loc[mask, [*keys, *values, *_META]].to_dict("records")
+    by_area: dict[str, dict[tuple, int]] = {PSYKISK_OHALSA_KOMMUN: {}, PSYKISK_OHALSA_LAN: {}}
+    for i, rec in enumerate(recs):
+        if rec["omrade"] in by_area:
+            by_area[rec["omrade"]].setdefault((rec["ar_serie"], rec["matt"]), i)
+    for key, i in by_area[PSYKISK_OHALSA_KOMMUN].items():
+        j = by_area[PSYKISK_OHALSA_LAN].get(key)
+        if j is None:
+            continue
+        rec, lan = recs[i], recs[j]
+        for v, word in values.items():
+            if valid[v][i] and valid[v][j] and rec[v] > lan[v]:
+                problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header[v], (
+                    f"{PSYKISK_OHALSA_KOMMUN}s {word} ({rec[v]}) är större än {PSYKISK_OHALSA_LAN}s ({lan[v]}, rad "
+                    f"{int(lan['_row'])}) för {rec['ar_serie']} och '{rec['matt']}'; kommunen ligger i länet")))
     return problems
 
 
