@@ -174,6 +174,28 @@ def test_kontrast_economy_says_what_its_own_data_say(scenario_books):
     assert "per invånare 2019" in text and "per invånare 2020" not in text
 
 
+def test_kontrast_structure_says_what_its_own_data_say(scenario_books):
+    """Strukturella faktorer on the kontrast data: 0–19 falls, the forecast falls (most in Skäggetorp
+    and Berga), Berga has the highest unemployment, no yearly decline in school results, long-term
+    bistånd falls, and fewer reports per child from the neighbourhood in the utsatta områden."""
+    _p, book, build = scenario_books[("kontrast", 1.0, 2020)]
+    text = _norm(_book_text(book))
+    assert "folkmängden 0–19 år i kommunen var 35 200 år 2020 mot" in text and "färre" in text
+    assert "väntas antalet barn och unga 0–18 år i hela kommunen till 2024 minska" in text
+    assert "mest i skäggetorp och berga" in text
+    assert "andelen var högst i berga" in text
+    assert "har minskat varje år sedan" not in text
+    claims = _claims(build)
+    bistand = [c for c in claims if c.kind == "share_change" and c.subject.startswith("andelen hushåll med långvarigt")]
+    assert bistand and bistand[0].direction == "down" and bistand[0].significant
+    near = [c for c in claims if c.kind == "rate_ratio" and c.subject.startswith("anmälningarna från närområdet")]
+    assert near and near[0].values["rr"] < 1
+    # the small municipality: the schools under ten pupils are not ranked
+    _p, small, _b = scenario_books[("demo", 0.06, 2021)]
+    small_text = _norm(_book_text(small))
+    assert "lägst på skäggetorpskolan" not in small_text
+
+
 def test_rendered_text_follows_swedish_typography(rendered, scenario_books):
     books = [("demo", rendered.book)] + [(f"{s} {sc} {y}", b) for (s, sc, y), (_p, b, _b) in scenario_books.items()]
     failures = []

@@ -88,6 +88,28 @@ def test_chapter_notebook_conventions(nb_path: Path):
         assert ref in labels, f"hänvisning till @{ref} som inte finns"
 
 
+def test_labels_and_section_ids_are_unique_across_the_book():
+    """A figure, table or section id used by two chapters breaks the cross-references (typst refuses
+    the PDF; Quarto links to the first)."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for nb_path in chapter_notebooks():
+        nb = nbformat.read(nb_path, as_version=4)
+        ids = set()
+        for c in nb.cells:
+            if c.cell_type == "code":
+                opts, _ = cell_options(c.source)
+                if opts.get("label"):
+                    ids.add(str(opts["label"]))
+            else:
+                ids |= set(re.findall(r"\{#((?:sec|fig|tbl)-[\w-]+)\}", c.source))
+        for i in ids:
+            if i in seen:
+                clashes.append(f"{i}: {seen[i]} och {nb_path.name}")
+            seen[i] = nb_path.name
+    assert not clashes, clashes
+
+
 def test_citations_exist_in_the_bibliography():
     bib = (PATHS.root / "references.bib").read_text(encoding="utf-8")
     keys = set(re.findall(r"@\w+\{([^,\s]+),", bib))

@@ -228,6 +228,8 @@ class StructuralTables:
     districts: pd.DataFrame | None  # the needs beside the factors
     reporters: pd.DataFrame | None  # omrade, grupp, cell, barn_0_17
     observed: pd.DataFrame | None = None  # ar, cell: the municipality's aktualiseringar 0–17, last years
+    expected: pd.DataFrame | None = None  # expected_inflow() of the report year
+    expected_cells: dict[str, str] | None = None  # district → cell of the aktualiseringar behind its rate
     years_cases: list[int] = field(default_factory=list)
 
 
@@ -395,10 +397,30 @@ def tabulate(*, year: int, akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFra
         if len(pop) and pop["ar"].nunique() > 1:
             growth = population_growth(pop)
 
-    cs.prefer(*districts["cell_aktualiseringar"])
+    # the expected inflow: what it reveals is registered (the bases per district, and the
+    # municipality's expected count as a weighted sum of them), so disclosure control covers it
+    expected = expected_cells = None
+    if prog is not None and (prog["ar"].astype(int) == year).any():
+        expected = expected_inflow(akt, befolkning, prog, year)
+    if expected is not None:
+        base_years = [y for y in yrs_obs if y > year - RATE_YEARS]
+        d_areas = sorted(set(expected["stadsdel"]) - {MUNICIPALITY}, key=codes.values("stadsdelar").index)
+        t_b = cs.tabulate("inflode-bas", by="stadsdel", where=is_["akt"] & rec["ar"].isin(base_years),
+                          levels={"stadsdel": d_areas})
+        expected_cells = dict(zip(t_b["stadsdel"], t_b["cell"], strict=True))
+        for h in sorted(set(expected["ar"])):
+            e = expected[(expected["ar"] == h) & (expected["stadsdel"] != MUNICIPALITY)]
+            weights = {}
+            for r in e.itertuples():
+                n = int(t_b.loc[t_b["stadsdel"] == r.stadsdel, "antal"].iloc[0])
+                if n:
+                    weights[expected_cells[r.stadsdel]] = r.forvantat / n
+            if weights:
+                cs.combination(f"inflode-forvantat-{h}", weights)
+    cs.prefer(*observed["cell"], *districts["cell_aktualiseringar"])
     return StructuralTables(year, cs, pop, growth, fc, kolada_series(public.get("struktur_nyckeltal"), year),
                             sch, sch_now, unemployment, bistand_years, bistand, psych, districts, reporters,
-                            observed, sorted(int(y) for y in a["ar"].unique()))
+                            observed, expected, expected_cells, sorted(int(y) for y in a["ar"].unique()))
 
 
 def tabulate_protected(publisher, **kw) -> StructuralTables:
