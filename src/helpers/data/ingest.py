@@ -814,8 +814,9 @@ def _four_digits(problems: list[Problem], df: pd.DataFrame, ok: Callable[..., pd
                  example: str = JAMFORELSE_FOKUS) -> pd.Series:
     """A municipality code of four digits (written as text, so that the leading zero is kept);
     returns the rows where it is not."""
-    code = df[name].astype(object)
-    bad = ok(name) & ~code.astype(str).str.fullmatch(r"\d{4}")
+    digits = re.compile(r"\d{4}")
+    code = np.array([bool(digits.fullmatch(str(v))) for v in df[name].to_numpy(dtype=object)], dtype=bool)
+    bad = ok(name) & ~code
     _emit(problems, df[bad], column, lambda r: (
         f"'{r[name]}' är inte en kommunkod med fyra siffror (t.ex. '{example}'; skriv koden som text så att den "
         "inledande nollan finns kvar)"))
@@ -826,23 +827,30 @@ def _duplicate_keys(problems: list[Problem], df: pd.DataFrame, rows: pd.Series, 
                     what: Callable[[dict], str], per: str) -> None:
     """One row per ``keys`` (among ``rows``): every later row with the same key is reported, with
     the row that has it first. ``what`` names the key of a row, ``per`` the rule's unit."""
-    mask = np.asarray(rows, dtype=bool)
-    if not df.loc[mask, keys].duplicated(keep=False).any():
-        return
-    keyed = df[mask].astype({k: object for k in keys})
-    dup = keyed[keyed.duplicated(keys, keep=False)]
-    first_row = dup.groupby(keys, sort=False)["_row"].transform("first")
-    later = _rows(dup, (dup["_row"] != first_row).to_numpy(dtype=bool), _first_row=first_row)
-    _emit(problems, later, column, lambda r: (
-        f"{what(r)} finns redan på rad {int(r['_first_row'])}; högst en rad per {per}"))
+    cols = [df[k].to_numpy(dtype=object) for k in keys]
+    first: dict[tuple, int] = {}
+    later: list[tuple[int, int]] = []  # (position, position of the first row with the key)
+    for i in np.flatnonzero(np.asarray(rows, dtype=bool)):
+        key = tuple(c[i] for c in cols)
+        if key in first:
+            later.append((i, first[key]))
+        else:
+            first[key] = i
+    if later:
+        at, seen = zip(*later, strict=True)
+        dup = _rows(df.iloc[list(at)], np.ones(len(at), dtype=bool), _first_row=df["_row"].to_numpy()[list(seen)])
+        _emit(problems, dup, column, lambda r: (
+            f"{what(r)} finns redan på rad {int(r['_first_row'])}; högst en rad per {per}"))
 
 
 def _not_above(problems: list[Problem], df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str],
                part: str, whole: str, say: Callable[[dict], str]) -> None:
     """``part`` is not larger than ``whole`` (both present and valid); reported at ``part``."""
-    rows = ok(part, whole)
-    wrong = rows & (df[part].astype("Float64") > df[whole].astype("Float64")).fillna(False)
-    _emit(problems, df[wrong.astype(bool)], header[part], say)
+    rows = ok(part, whole).to_numpy(dtype=bool)
+    a = df[part].to_numpy(dtype="float64", na_value=np.nan)
+    b = df[whole].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        _emit(problems, df[rows & (a > b)], header[part], say)
 
 
 def _plural(values: list[int], one: str, many: str) -> str:
@@ -952,24 +960,28 @@ def _befolkning_alder_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], head
                     lambda r: f"regionen '{r['region_id']}', året {r['ar']} och åldern {r['alder']}", "region, år och ålder")
     if not keyed.all():
         return problems  # a key cell is missing or broken (reported): the sets of ages and years are not checked
-    rows = df.astype({"region_id": object, "ar": "int64", "alder": "int64"})
-    name = rows["region"].astype(object)
-    for (region, ar), group in rows.groupby(["region_id", "ar"], sort=True):
-        missing = sorted(set(BEFOLKNING_ALDRAR) - set(group["alder"]))
+    first: dict[tuple[str, int], dict] = {}  # (region, år) → its first row
+    ages: dict[tuple[str, int], set[int]] = {}
+    for rec in df[["region_id", "region", "ar", "alder", *_META]].to_dict("records"):
+        key = (str(rec["region_id"]), int(rec["ar"]))
+        first.setdefault(key, rec)
+        ages.setdefault(key, set()).add(int(rec["alder"]))
+    for (region, ar), rec in sorted(first.items()):
+        missing = sorted(set(BEFOLKNING_ALDRAR) - ages[(region, ar)])
         if missing:
-            rec = group.iloc[0]
             problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header["alder"], (
-                f"{_plural(missing, 'åldern', 'åldrarna')} saknas för regionen '{region}' ({name[group.index[0]]}) år "
-                f"{ar}; varje region och år ska ha en rad för varje ålder {BEFOLKNING_ALDRAR[0]}–{BEFOLKNING_ALDRAR[-1]}")))
-    for region, group in rows.groupby("region_id", sort=True):
-        present = sorted(set(group["ar"]))
+                f"{_plural(missing, 'åldern', 'åldrarna')} saknas för regionen '{region}' ({rec['region']}) år {ar}; "
+                f"varje region och år ska ha en rad för varje ålder {BEFOLKNING_ALDRAR[0]}–{BEFOLKNING_ALDRAR[-1]}")))
+    years: dict[str, list[int]] = {}
+    for region, ar in sorted(first):
+        years.setdefault(region, []).append(ar)
+    for region, present in years.items():
         for before, after in zip(present, present[1:], strict=False):
             if after - before > 1:
-                missing = list(range(before + 1, after))
-                rec = group[group["ar"] == after].iloc[0]
+                rec = first[(region, after)]
                 problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header["ar"], (
-                    f"{_plural(missing, 'året', 'åren')} saknas för regionen '{region}' ({name[rec.name]}): regionens år "
-                    f"ska vara en obruten följd från {present[0]} till {present[-1]}")))
+                    f"{_plural(list(range(before + 1, after)), 'året', 'åren')} saknas för regionen '{region}' "
+                    f"({rec['region']}): regionens år ska vara en obruten följd från {present[0]} till {present[-1]}")))
     return problems
 
 
