@@ -179,6 +179,16 @@ def test_a_count_published_around_the_protection_fails(tmp_path):
         build.audit_chapters([run_of(folder)], YEAR, loader=loader, log=lambda _m: None)
 
 
+def test_a_row_without_a_count_is_not_a_count_around_the_protection(tmp_path):
+    """A figure may show counts on some rows only (observed years beside model estimates for later
+    years): a row with nothing in the count column and no reason is not a publication."""
+    pubs = publications()
+    pubs[0]["cells"] = [c for c in pubs[0]["cells"] if c["cell"] != "orsak:C"]
+    table = TABLE.assign(status=["", "<5", "", ""])  # row 3: no count and nothing hidden
+    folder = make_chapter(tmp_path / "ch", pubs=pubs, table=table)
+    build.audit_chapters([run_of(folder)], YEAR, loader=loader, log=lambda _m: None)
+
+
 def test_a_count_in_the_text_must_be_a_protected_cell(tmp_path):
     pubs = publications()
     pubs[2]["cells"].append({"row": None, "column": None, "cell": "orsak:okänd"})

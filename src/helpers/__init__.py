@@ -4,4 +4,4 @@ One installed package shared by every chapter notebook: paths, the raw-data cont
 the synthetic demo data, statistics, figure and table publishing, and the renderers.
 """
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

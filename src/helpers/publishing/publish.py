@@ -307,7 +307,11 @@ class Publisher:
         entries = []
         d = df.reset_index(drop=True)
         for c in _count_columns(d):
-            for i, cid in enumerate(d[f"{c}{CELL_SUFFIX}"]):
+            for i, (cid, v) in enumerate(zip(d[f"{c}{CELL_SUFFIX}"], d[c], strict=True)):
+                if cid is None or cid == "" or (isinstance(cid, float) and math.isnan(cid)):
+                    if not pd.isna(v):  # a count must come from a protected cell
+                        raise ValueError(f"{artefact}: kolumnen {c!r} har ett antal utan skyddad uppgift på rad {i + 1}")
+                    continue  # a row without a count in this column (e.g. a forecast year)
                 entries.append({"row": i, "column": csv_header(c), "cell": str(cid)})
         self._publications.append({"artefact": artefact, "kind": kind, "cells": entries})
         self._write_publications()
