@@ -328,19 +328,13 @@ def write_sheets(path: Path, sheets: list[tuple[str, list[str], list[list[object
     generator's). Shared by the public-data commands."""
     import openpyxl
 
+    from helpers.data.xlsx import add_sheet
+
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, heads, rows in sheets:
-        ws = wb.create_sheet(name)
-        ws.append(heads)
-        for row in rows:
-            ws.append(row)
-        for cell in ws[1]:
-            cell.font = openpyxl.styles.Font(bold=True)
-    info = wb.create_sheet("Om")
-    info.append(["Uppgift", "Värde"])
-    for k, v in about:
-        info.append([k, v])
+        add_sheet(wb, name, heads, rows)
+    add_sheet(wb, "Om", ["Uppgift", "Värde"], about)
     wb.properties.creator = creator
     wb.save(path)
 

@@ -57,6 +57,7 @@ from helpers.data.contract import (
     UTREDNINGAR,
 )
 from helpers.data.synth import DEMO, add_arguments, scenarios
+from helpers.data.xlsx import add_sheet
 
 # Weights of BBIC orsakskoder within each report category (documented assumption).
 CODE_WEIGHTS: dict[str, dict[str, float]] = {
@@ -568,12 +569,7 @@ def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]],
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, (headers, rows) in sheets.items():
-        ws = wb.create_sheet(name)
-        ws.append(headers)
-        for row in rows:
-            ws.append(row)
-        for cell in ws[1]:
-            cell.font = openpyxl.styles.Font(bold=True)
+        ws = add_sheet(wb, name, headers, rows)
         for col, header in zip(ws.iter_cols(min_row=1, max_row=1), headers, strict=True):
             ws.column_dimensions[col[0].column_letter].width = max(12, len(header) + 2)
             if header.endswith("datum"):
