@@ -870,7 +870,7 @@ def _prognos_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[
     _duplicate_keys(problems, df, keyed, ["stadsdel", "prognosar"], column,
                     lambda r: f"stadsdelen '{r['stadsdel']}' och prognosåret {r['prognosar']}", "stadsdel och prognosår")
     if not keyed.all() or early.any():
-        return problems  # a key cell is missing or broken (reported): the sets of years are not checked
+        return problems  # a key cell is missing or broken, or a year is early (reported): sets not checked
     first: dict[str, dict] = {}  # stadsdel → its first row
     years: dict[str, set[int]] = {}
     holder: dict[int, dict] = {}  # prognosår → the first row that has it
