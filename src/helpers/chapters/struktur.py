@@ -443,7 +443,7 @@ class CountModel:
     correlation: float  # between the two factors across the observations (|r| > COLLINEAR: one factor)
 
 
-MODEL_TERMS = {"arbetsloshet_5pp": "Arbetslöshet 18–64 år (per 5 procentenheter)",
+MODEL_TERMS = {"arbetsloshet_5pp": "Arbetslöshet 18–64 år (per 5\u00a0procentenheter)",
                "bistand_1pp": "Hushåll med långvarigt ekonomiskt bistånd (per procentenhet)"}
 
 
