@@ -76,6 +76,11 @@ PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "statsmodels", "scipy", 
             "nbformat", "pyarrow", "openpyxl", "pypandoc-binary", "typst")
 
 Log = Callable[[str], None]
+#: The unpublished log of the last build of a year, in ``_build/<year>/``: when it ran, how long
+#: each step took, which chapters and audits were reused (the published manifest has none of it).
+BUILD_LOG = "build_log.json"
+#: Keys of a chapter's audit summary that describe the run, not the result (to the build log).
+_AUDIT_RUN_KEYS = ("audit_seconds", "audit_reused")
 
 
 class BuildError(RuntimeError):
@@ -102,6 +107,9 @@ class BuildResult:
     renderer: str
     manifest: dict[str, Any]
     chapters: list[ChapterRun] = field(default_factory=list)
+    #: What varies between builds (clock time, durations, cache use), kept out of the published
+    #: manifest; also written to ``_build/<year>/build_log.json``.
+    build_log: dict[str, Any] = field(default_factory=dict)
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -142,6 +150,76 @@ def chapter_notebooks(config: dict[str, Any] | None = None) -> list[Path]:
 
 def _fmt_s(seconds: float) -> str:
     return f"{fmt.num(seconds, 1)} s"
+
+
+# --- reproducibility ----------------------------------------------------------------------------
+
+#: Where the fixed date of an edition comes from, as recorded in the build log.
+DATE_SOURCES = {"SOURCE_DATE_EPOCH": "miljövariabeln SOURCE_DATE_EPOCH", "commit": "incheckningens datum",
+                "data": "datans sista dag"}
+
+
+def release_epoch(year: int, data_cutoff: str = "", commit_time: int | None = None) -> tuple[int, str]:
+    """The fixed moment of an edition (UNIX seconds, UTC) and where it comes from.
+
+    Everything published that carries a date (the book's date, the PDF's creation date, the
+    manifest) takes it from here, never from the clock, so that two builds of the same commit
+    and data give the same bytes: ``SOURCE_DATE_EPOCH`` if set (the reproducible-builds
+    convention), else the committer date of the checked-out commit, else (outside git or before
+    the first commit) the last day of the data (the cut-off, or 31 December of the report year).
+    """
+    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if env:
+        if not env.isdigit():
+            raise BuildError(f"SOURCE_DATE_EPOCH={env!r} är inte ett antal sekunder sedan 1970-01-01")
+        return int(env), "SOURCE_DATE_EPOCH"
+    if commit_time is not None:
+        return int(commit_time), "commit"
+    last = dt.date.fromisoformat(data_cutoff) if data_cutoff else dt.date(year, 12, 31)
+    return int(dt.datetime(last.year, last.month, last.day, tzinfo=dt.UTC).timestamp()), "data"
+
+
+def epoch_date(epoch: int) -> str:
+    """The ISO date (UTC) of ``epoch``."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).date().isoformat()
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` relative to the project root (POSIX), as published; a path outside the root keeps
+    only its name, so no published file names the folders of the machine that built it."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(PATHS.root.resolve()).as_posix() or "."
+    except ValueError:
+        return p.name
+
+
+#: Timing keys that papermill and nbclient write into an executed notebook.
+_TIMING_KEYS = ("start_time", "end_time", "duration")
+
+
+def normalise_executed(executed: Path, work: Path, target: Path) -> None:
+    """Make the executed notebook the same bytes on every run of the same input: no timestamps
+    or durations (papermill's and the kernel's ``execution`` metadata), no absolute paths (the
+    project root is cut off, the temporary run folder becomes the final cache folder) and a fixed
+    id for papermill's injected-parameters cell."""
+    text = executed.read_text(encoding="utf-8")
+    root = str(PATHS.root.resolve())
+    for old, new in ((str(work), portable_path(target)), (str(work.resolve()), portable_path(target)),
+                     (root + os.sep, ""), (root, ".")):
+        text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+    nb = nbformat.reads(text, as_version=4)
+    meta = nb.metadata.get("papermill")
+    if meta is not None:
+        for key in _TIMING_KEYS:
+            meta.pop(key, None)
+    for cell in nb.cells:
+        for key in _TIMING_KEYS:
+            cell.metadata.get("papermill", {}).pop(key, None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+    nbformat.write(nb, executed)
 
 
 # --- 1. data ------------------------------------------------------------------------------------
@@ -244,6 +322,7 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
         shutil.rmtree(work, ignore_errors=True)
         tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
         raise BuildError(f"Kapitlet misslyckades: {message}\n{tail}")
+    normalise_executed(executed, work, target)
     (work / "hash.txt").write_text(digest + "\n")
     (work / "run.json").write_text(json.dumps({"parameters": parameters, "seconds": round(seconds, 2)}) + "\n")
     old = cache_root / f".{name}-old"
@@ -1117,11 +1196,13 @@ def renderer_text(which: str, version: str) -> str:
     return version.replace(", typst-py ", " och typst ")
 
 
-def render_quarto(stage: Path) -> tuple[Path, str]:
-    """``quarto render`` of the staged project, without executing anything."""
+def render_quarto(stage: Path, epoch: int | None = None) -> tuple[Path, str]:
+    """``quarto render`` of the staged project, without executing anything; ``epoch`` is passed
+    as ``SOURCE_DATE_EPOCH`` (the PDF's creation date)."""
     version = renderer_version("quarto")
+    env = {**os.environ, **({"SOURCE_DATE_EPOCH": str(epoch)} if epoch is not None else {})}
     proc = subprocess.run(["quarto", "render", str(stage), "--no-execute", "--to", "all"],
-                          capture_output=True, text=True, cwd=stage)
+                          capture_output=True, text=True, cwd=stage, env=env)
     if proc.returncode != 0:
         raise BuildError(f"quarto render misslyckades ({proc.returncode}):\n{proc.stderr.strip()[-3000:]}")
     out = stage / "_book"
@@ -1135,11 +1216,11 @@ def render_builtin(stage: Path, info: dict[str, Any]) -> tuple[Path, str]:
 
     out = stage / "_book"
     try:
-        builtin.render(stage, out, synthetic=info["synthetic"],
+        builtin.render(stage, out, synthetic=info["synthetic"], timestamp=info.get("epoch"),
                        footer_note=f"data för {info['year']} · version {info['version']}",
                        provenance=(f"Version {info['version']} · kod {info['commit_short']}"
                                    f"{' (ändrad)' if info['dirty'] else ''} · indata {info['fingerprint']} · "
-                                   f"byggd {info['date']}"))
+                                   f"daterad {info['date']}"))
     except builtin.RenderError as e:
         raise BuildError(str(e)) from e
     return out, renderer_version("builtin")
@@ -1175,6 +1256,11 @@ def _pdf_link(rel: str, pdf: str | None) -> str:
     return f'<a href="{html.escape(rel)}/{html.escape(pdf)}">PDF</a>'
 
 
+def _manifest_date(d: dict[str, Any]) -> str:
+    """The edition's date of a kept manifest (``created`` in those from before 0.8)."""
+    return str(d.get("date") or d.get("created") or d.get("publisher", {}).get("released") or "")
+
+
 def write_publish_index() -> Path:
     rows = []
     for m in sorted(PATHS.publish.glob("*/*/manifest.json")):
@@ -1182,10 +1268,10 @@ def write_publish_index() -> Path:
         rel = m.parent.relative_to(PATHS.publish).as_posix()
         pdf = next(iter(sorted(m.parent.glob("*.pdf"))), None)
         rows.append((d["year"], d["version"], rel, d, pdf.name if pdf else None))
-    rows.sort(key=lambda r: (r[0], r[3].get("created", "")), reverse=True)
+    rows.sort(key=lambda r: (r[0], _manifest_date(r[3])), reverse=True)
     items = "\n".join(
         f"<tr><td>{y}</td><td><a href=\"{html.escape(rel)}/index.html\">{html.escape(v)}</a></td>"
-        f"<td>{html.escape(d.get('created', '')[:10])}</td><td>{html.escape(d['data']['fingerprint'])}"
+        f"<td>{html.escape(_manifest_date(d)[:10])}</td><td>{html.escape(d['data']['fingerprint'])}"
         f"{' (syntetiska)' if d['data'].get('synthetic') else ''}</td><td>{html.escape(d['renderer']['name'])}</td>"
         f"<td>{_pdf_link(rel, p)}</td></tr>"
         for y, v, rel, d, p in rows)
@@ -1196,7 +1282,7 @@ table{{border-collapse:collapse}}td,th{{padding:.3rem .8rem;border-bottom:1px so
 <body><h1>Genomlysning Barn och unga – publicerade versioner</h1>
 <p>Varje rad är en renderad rapport, sparad per rapportår och version. Ändringarna mellan versionerna
 står i CHANGELOG.md.</p>
-<table><thead><tr><th>Rapportår</th><th>Version</th><th>Byggd</th><th>Indata</th><th>Renderare</th><th></th></tr></thead>
+<table><thead><tr><th>Rapportår</th><th>Version</th><th>Datum</th><th>Indata</th><th>Renderare</th><th></th></tr></thead>
 <tbody>
 {items}
 </tbody></table></body></html>
@@ -1250,9 +1336,10 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     rversion = renderer_version(which)
 
     git = git_info()
+    epoch, date_source = release_epoch(year, cutoff, git["time"])
     synthetic = bool(data_manifest.get("synthetic", False))
     note, description = _data_note(synthetic)
-    info = {"year": year, "version": __version__, "date": dt.date.today().isoformat(),
+    info = {"year": year, "version": __version__, "date": epoch_date(epoch), "epoch": epoch,
             "commit": git["commit"], "commit_short": git["short"], "dirty": git["dirty"],
             "fingerprint": ingest.fingerprint(data_manifest=data_manifest), "synthetic": synthetic,
             "data_note": note, "data_description": description,
@@ -1270,7 +1357,7 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         t = time.perf_counter()
         log(f"Renderar med {'Quarto' if which == 'quarto' else 'den inbyggda renderaren (pandoc + typst)'}")
         if which == "quarto":
-            out, _ = render_quarto(stage)
+            out, _ = render_quarto(stage, epoch)
         else:
             out, _ = render_builtin(stage, info)
         timings["render"] = time.perf_counter() - t
@@ -1283,15 +1370,18 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         for pdf in pdfs:
             check_pdf_links(pdf)
         timings["total"] = time.perf_counter() - t0
+        # Everything published is the same bytes on every build of the same commit and data:
+        # no clock time, no durations, no absolute paths (see release_epoch); those go to the
+        # unpublished build log.
         manifest = {
             "title": "Genomlysning Barn och unga",
             "version": __version__,
             "year": year,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "date": info["date"],
             "code": {"commit": git["commit"], "dirty": git["dirty"], "helpers": helpers_code_hash()},
-            "parameters": {r.name: r.parameters for r in runs},
-            "chapters": [{"notebook": str(r.source.relative_to(PATHS.root)), "seconds": round(r.seconds, 2),
-                          "cached": r.cached} for r in runs],
+            "parameters": {r.name: {**r.parameters, "processed_dir": portable_path(r.parameters["processed_dir"])}
+                           for r in runs},
+            "chapters": [{"notebook": portable_path(r.source)} for r in runs],
             "data": {"fingerprint": info["fingerprint"], "synthetic": synthetic, "cutoff": cutoff or None,
                      "pseudonym_key": data_manifest.get("pseudonym_key"),
                      "inputs": {k: v["sha256"] for k, v in data_manifest.get("inputs", {}).items()}},
@@ -1302,9 +1392,18 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
             "packages": package_versions(),
             "key_figures": len(kf),
             "key_figures_hidden": int((published["status"] != "").sum()),
-            "disclosure": disclosure,
+            "disclosure": {c: {k: v for k, v in s.items() if k not in _AUDIT_RUN_KEYS}
+                           for c, s in disclosure.items()},
             "pdf": pdfs[0].relative_to(out).as_posix(),
+        }
+        build_log = {
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "year": year, "version": __version__, "commit": git["commit"], "dirty": git["dirty"],
+            "date": info["date"], "source_date_epoch": epoch, "date_source": date_source,
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
+            "chapters": [{"notebook": portable_path(r.source), "seconds": round(r.seconds, 2), "cached": r.cached}
+                         for r in runs],
+            "audit": {c: {k: s.get(k) for k in _AUDIT_RUN_KEYS} for c, s in disclosure.items()},
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         # Keep the staged project (executed notebooks included) as _build/<year>/book for inspection.
@@ -1314,6 +1413,8 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
         swap_dir(book_tmp / "_book", PATHS.book)
         shutil.rmtree(book_tmp, ignore_errors=True)
         swap_dir(stage, final_stage)
+        (build_dir / BUILD_LOG).write_text(json.dumps(build_log, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -1324,4 +1425,4 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     log(f"  PDF: {pdf}")
     if dest:
         log(f"  Sparad version: {dest}")
-    return BuildResult(year, PATHS.book, PATHS.book / "index.html", pdf, dest, which, manifest, runs)
+    return BuildResult(year, PATHS.book, PATHS.book / "index.html", pdf, dest, which, manifest, runs, build_log)

@@ -1,10 +1,12 @@
 """Provenance and safe replacement, shared by ingest and the build: content hashes of files, the
-git state of the checkout, and replacing a whole folder in one step."""
+git state of the checkout, replacing a whole folder in one step, and the pinned dependencies
+(``requirements.lock``, kept in step with ``environment.yml`` by ``make lock``)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -24,7 +26,9 @@ def hash_files(paths: Iterable[Path], length: int = 16) -> str:
 
 def git_info(*pathspec: str) -> dict[str, Any]:
     """Commit of the checkout and whether it has uncommitted changes (to tracked files, limited
-    to ``pathspec`` if given). Outside a git checkout the commit is ``None``."""
+    to ``pathspec`` if given), and the commit's time (committer date, UNIX seconds: the fixed date
+    of a reproducible build). Outside a git checkout, or before the first commit, the commit and
+    its time are ``None``."""
 
     def git(*args: str) -> str | None:
         try:
@@ -35,7 +39,9 @@ def git_info(*pathspec: str) -> dict[str, Any]:
 
     commit = git("rev-parse", "HEAD") or None
     status = git("status", "--porcelain", "--untracked-files=no", "--", *pathspec)
-    return {"commit": commit, "short": commit[:7] if commit else "okänd", "dirty": bool(status)}
+    stamp = git("log", "-1", "--format=%ct") if commit else None
+    return {"commit": commit, "short": commit[:7] if commit else "okänd", "dirty": bool(status),
+            "time": int(stamp) if stamp and stamp.isdigit() else None}
 
 
 def swap_dir(new: Path, target: Path) -> None:
@@ -54,3 +60,68 @@ def swap_dir(new: Path, target: Path) -> None:
             old.rename(target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+# --- pinned dependencies ----------------------------------------------------------------------------
+
+LOCK_FILE = "requirements.lock"
+#: environment.yml entries that are conda's own, not Python packages from the lock.
+CONDA_ONLY = {"python", "quarto", "pip"}
+_PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
+_ENV_DEP_RE = re.compile(r"^(\s*-\s+)([A-Za-z0-9][A-Za-z0-9._-]*)(\s*[<>=!~][^#]*?)?(\s*(?:#.*)?)$")
+
+
+def package_name(name: str) -> str:
+    """A package name as PyPI compares them (PEP 503: lower case, runs of ``-_.`` as ``-``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_pins(text: str) -> dict[str, str]:
+    """``{package: version}`` of a lock file written by pip-compile (``name==version`` lines)."""
+    return {package_name(m.group(1)): m.group(2) for line in text.splitlines() if (m := _PIN_RE.match(line))}
+
+
+def _dependency_lines(env_text: str) -> list[tuple[int, re.Match]]:
+    """The package lines of environment.yml's ``dependencies:`` (its ``pip:`` list included):
+    ``(line number, match)`` of the entries that name a Python package, conda's own left out."""
+    out = []
+    inside = False
+    for i, line in enumerate(env_text.split("\n")):
+        if line and not line[0].isspace() and not line.startswith("#"):
+            inside = line.startswith("dependencies:")
+            continue
+        m = _ENV_DEP_RE.match(line)
+        if inside and m and m.group(2).lower() not in CONDA_ONLY:
+            out.append((i, m))
+    return out
+
+
+def pin_environment(env_text: str, pins: dict[str, str]) -> str:
+    """``environment.yml`` with every Python package that the lock pins at exactly that version
+    (``==``, which conda and pip both read); conda's own entries and comments are left as they are."""
+    lines = env_text.split("\n")
+    for i, m in _dependency_lines(env_text):
+        if package_name(m.group(2)) in pins:
+            lines[i] = f"{m.group(1)}{m.group(2)}=={pins[package_name(m.group(2))]}{m.group(4) or ''}"
+    return "\n".join(lines)
+
+
+def environment_pins(env_text: str) -> dict[str, str]:
+    """``{package: specifier}`` of environment.yml's Python packages (``"==3.1.1"``, ``">=2.1"``)."""
+    return {package_name(m.group(2)): (m.group(3) or "").strip() for _, m in _dependency_lines(env_text)}
+
+
+def sync_environment(root: Path | None = None) -> bool:
+    """Write the versions of ``requirements.lock`` into ``environment.yml`` (``make lock``); True
+    if the file changed. A package of environment.yml missing from the lock is an error."""
+    root = root or PATHS.root
+    pins = lock_pins((root / LOCK_FILE).read_text(encoding="utf-8"))
+    env_file = root / "environment.yml"
+    old = env_file.read_text(encoding="utf-8")
+    missing = sorted(set(environment_pins(old)) - set(pins))
+    if missing:
+        raise SystemExit(f"environment.yml names packages that {LOCK_FILE} does not pin: {', '.join(missing)}")
+    new = pin_environment(old, pins)
+    if new != old:
+        env_file.write_text(new, encoding="utf-8")
+    return new != old

@@ -113,8 +113,12 @@ def book_parts(config: dict[str, Any]) -> tuple[list[str], list[str]]:
     return chapters, appendices
 
 
-def render(stage: Path, out_dir: Path, *, synthetic: bool, footer_note: str = "", provenance: str = "") -> dict[str, Any]:
+def render(stage: Path, out_dir: Path, *, synthetic: bool, footer_note: str = "", provenance: str = "",
+           timestamp: int | None = None) -> dict[str, Any]:
     """Render the staged book in ``stage`` into ``out_dir`` (HTML pages + PDF).
+
+    ``timestamp`` (UNIX seconds) is the PDF's creation date (typst's ``--creation-timestamp``,
+    like ``SOURCE_DATE_EPOCH``); without it typst takes the clock time and no two PDFs are alike.
 
     Returns ``{"html": index path, "pdf": pdf path, "warnings": [...]}``.
     """
@@ -203,7 +207,8 @@ def render(stage: Path, out_dir: Path, *, synthetic: bool, footer_note: str = ""
 
     pdf = html_dir / PDF_NAME
     try:
-        typst.compile(str(typ), output=str(pdf), root=str(work))
+        typst.compile(str(typ), output=str(pdf), root=str(work),
+                      **({"timestamp": int(timestamp)} if timestamp is not None else {}))
     except Exception as e:  # typst raises its own error type with the source position
         raise RenderError(f"typst misslyckades med {typ}:\n{e}") from e
 
