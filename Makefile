@@ -1,30 +1,43 @@
 # Genomlysning Barn och unga — run `make help` for the targets.
-# Everything runs inside .venv, created and kept in step with pyproject.toml by the `venv` target.
+# Everything runs inside .venv, created by the `venv` target from the exact versions in
+# requirements.lock (and kept in step with it and pyproject.toml); `make lock` updates the lock.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+LOCK := requirements.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
+# `make lock UPGRADE=` adds a new dependency without moving the others to their newest versions.
+UPGRADE ?= --upgrade
 YEAR ?= 2020
 # Optional last day of data (ISO date) after the report year, e.g. CUTOFF=2021-03-31 for the 2021 report's March sample.
 CUTOFF ?=
 CUTOFF_ARG := $(if $(CUTOFF),--data-cutoff $(CUTOFF),)
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: help venv data report report-builtin test lint format bench browser clean clean-all
+.PHONY: help venv lock data report report-builtin test lint format bench browser clean clean-all
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets (YEAR=$(YEAR)):\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-venv: $(STAMP) ## Create .venv and install the project with its dev tools
+venv: $(STAMP) ## Create .venv and install the exact versions of requirements.lock, the project and its dev tools
+
+lock: ## Update requirements.lock to the newest versions pyproject.toml allows (UPGRADE= keeps the others), and environment.yml with it
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet $(UPGRADE) --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file $(LOCK) pyproject.toml
+	PYTHONPATH=src $(BIN)/python -c 'from helpers.provenance import sync_environment; sync_environment()'
+	@echo "requirements.lock och environment.yml uppdaterade; kör make test innan de checkas in."
 
 data: venv ## Write the synthetic demo extracts (if data/raw has none) and ingest them
 	$(BIN)/genomlysning data
