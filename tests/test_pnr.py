@@ -300,3 +300,29 @@ def test_invalid_numbers_are_not_pseudonymised():
         pnr.pseudonymise(with_check_digit(number, (int(number[-1]) + 1) % 10), KEY)
     with pytest.raises(ValueError):
         pnr.pseudonymise("not a number", KEY)
+
+
+def test_case_ids_are_hmac_of_kind_and_id():
+    key = "k" * 40
+    expected = hmac.new(key.encode(), b"insats_id:I2020-0001", hashlib.sha256).hexdigest()[:20]
+    assert pnr.pseudonymise_id("I2020-0001", key, "insats_id") == expected
+    assert pnr.pseudonymise_id("I2020-0001", key.encode(), "insats_id") == expected
+    assert pnr.pseudonymise_id("I2020-0001", key + "x", "insats_id") != expected
+
+
+def test_case_ids_of_different_kinds_never_share_a_pseudonym():
+    key = "k" * 40
+    kinds = ("aktualisering_id", "utredning_id", "insats_id")
+    assert len({pnr.pseudonymise_id("2020-0001", key, kind) for kind in kinds}) == len(kinds)
+    number = pnr.make(dt.date(2010, 5, 17), 981)
+    assert pnr.pseudonymise(number, key) != pnr.pseudonymise_id(pnr.normalise(number), key, "aktualisering_id")
+
+
+def test_key_fingerprint_is_a_prefixed_sha256_not_the_key():
+    key = "a-strong-key-of-at-least-thirty-two-characters"
+    fingerprint = pnr.key_fingerprint(key)
+    assert fingerprint == hashlib.sha256(("genomlysning-key-fingerprint:" + key).encode()).hexdigest()[:16]
+    assert re.fullmatch(r"[0-9a-f]{16}", fingerprint) and fingerprint not in key
+    assert pnr.key_fingerprint(key.encode()) == fingerprint
+    assert pnr.key_fingerprint(key + "!") != fingerprint
+    assert fingerprint != hashlib.sha256(key.encode()).hexdigest()[:16], "not the plain hash of the key"

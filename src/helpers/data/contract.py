@@ -43,6 +43,9 @@ class Extract:
     yearly: bool = True
     needed_by_demo: bool = False  # written by the synthetic generator and required by ingest
     pseudonymise: tuple[str, ...] = field(default=())  # pnr columns replaced by pseudonyms
+    # The case system's ids (they identify the case), replaced by keyed pseudonyms once every rule
+    # is checked; the same id gets the same pseudonym in every extract, so the links still join.
+    pseudonymise_ids: tuple[str, ...] = field(default=())
     # Public data (official statistics anyone can fetch, e.g. Kolada): they do not decide whether
     # the report shows synthetic data, and a real copy is kept when the demo data are rewritten.
     public: bool = False
@@ -64,6 +67,7 @@ AKTUALISERINGAR = Extract(
     chapters=("inflode", "utfall"),
     needed_by_demo=True,
     pseudonymise=("Personnummer",),
+    pseudonymise_ids=("Aktualiserings-ID",),
     sheets=(
         Sheet(
             name="Aktualiseringar",
@@ -101,6 +105,7 @@ UTREDNINGAR = Extract(
     chapters=("utfall",),
     needed_by_demo=True,
     pseudonymise=("Personnummer",),
+    pseudonymise_ids=("Utrednings-ID", "Aktualiserings-ID"),
     sheets=(
         Sheet(
             name="Utredningar",
@@ -132,6 +137,7 @@ INSATSER = Extract(
     chapters=("utfall", "placeringar"),
     needed_by_demo=True,
     pseudonymise=("Personnummer",),
+    pseudonymise_ids=("Insats-ID", "Utrednings-ID", "Aktualiserings-ID"),
     sheets=(
         Sheet(
             name="Insatser",
@@ -176,6 +182,7 @@ PLACERINGAR_DEC = Extract(
                  "konsultationsdokument. Placeringen finns i insatser med samma Insats-ID."),
     chapters=("placeringar",),
     pseudonymise=("Personnummer",),
+    pseudonymise_ids=("Insats-ID",),
     sheets=(
         Sheet(
             name="Placeringar",

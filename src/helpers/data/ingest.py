@@ -296,11 +296,55 @@ def sha256(path: Path) -> str:
 
 
 def pseudonym_key() -> tuple[str, str]:
-    """The HMAC key and where it came from (``env`` or ``demo``)."""
+    """The HMAC key and where it came from: ``env``, or ``demo`` for the published demo key (the
+    variable unset, or set to the demo key itself)."""
     key = os.environ.get(PSEUDONYM_KEY_ENV)
-    if key:
+    if key and key != DEMO_PSEUDONYM_KEY:
         return key, "env"
     return DEMO_PSEUDONYM_KEY, "demo"
+
+
+#: The shortest key accepted for real case data, and the fewest different characters in it.
+MIN_KEY_LENGTH = 32
+MIN_KEY_DISTINCT = 8
+EXIT_BAD_KEY = 3
+
+
+class PseudonymKeyError(RawDataError):
+    """The key may not pseudonymise these data: real case data with the demo key or a weak key.
+    A :class:`RawDataError` (one problem), so that every caller stops with it and writes nothing."""
+
+    def __init__(self, file: str, message: str):
+        self.problems = [Problem(file, None, None, None, message)]
+        Exception.__init__(self, message)
+
+
+def check_key(key: str, source: str, real: list[str]) -> None:
+    """Raise :class:`PseudonymKeyError` unless ``key`` may pseudonymise these data.
+
+    ``real`` names the extracts that are not synthetic (:func:`is_synthetic`; public data do not
+    count), those with personnummer first. The published demo key, which anyone can use to reverse the pseudonyms by hashing
+    candidate personnummer, is for the synthetic demo data only; real case data need a key of their
+    own of at least :data:`MIN_KEY_LENGTH` characters.
+    """
+    if not real:
+        return
+    files = ", ".join(real[:3]) + (f" och {len(real) - 3} filer till" if len(real) > 3 else "")
+    how = (f"Sätt en egen hemlig nyckel med minst {MIN_KEY_LENGTH} tecken i miljövariabeln {PSEUDONYM_KEY_ENV}, "
+           "till exempel en som skapas med\n  python -c \"import secrets; print(secrets.token_urlsafe(32))\"\n"
+           "Förvara nyckeln utanför repot och använd samma nyckel varje år (annars får samma barn nya pseudonymer). "
+           "Inget har skrivits.")
+    if source == "demo":
+        why = ("är inte satt" if not os.environ.get(PSEUDONYM_KEY_ENV) else "innehåller demonyckeln")
+        raise PseudonymKeyError(real[0], (
+            f"{files} är verkliga data (inte skrivna av demogeneratorn), men {PSEUDONYM_KEY_ENV} {why}. "
+            "Demonyckeln är publicerad och får bara användas för de syntetiska demodata: med den går "
+            f"pseudonymerna att räkna tillbaka till personnummer.\n{how}"))
+    if len(key) < MIN_KEY_LENGTH or len(set(key)) < MIN_KEY_DISTINCT:
+        weak = (f"har bara {len(key)} tecken" if len(key) < MIN_KEY_LENGTH
+                else f"har bara {len(set(key))} olika tecken (minst {MIN_KEY_DISTINCT} krävs)")
+        raise PseudonymKeyError(real[0], (
+            f"Nyckeln i {PSEUDONYM_KEY_ENV} {weak}: för verkliga data ({files}) krävs en stark nyckel.\n{how}"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1290,6 +1334,35 @@ def _december_links(problems: list[Problem], dec: pd.DataFrame, ins: pd.DataFram
 # --------------------------------------------------------------------------------------------
 
 
+def _case_id_columns() -> dict[str, list[str]]:
+    """Per processed table, the case system's id columns that are pseudonymised
+    (:attr:`Extract.pseudonymise_ids`)."""
+    out: dict[str, list[str]] = {}
+    for e in EXTRACTS:
+        for s in e.sheets:
+            cols = [c.name for c in s.columns if c.header in e.pseudonymise_ids]
+            if cols:
+                out[s.table] = cols
+    return out
+
+
+def pseudonymise_ids(df: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
+    """``df`` with the case system's ids in ``columns`` replaced by keyed pseudonyms
+    (:func:`pnr.pseudonymise_id`).
+
+    Done once every rule has been checked (the messages name the ids as in the workbooks); the same
+    id gets the same pseudonym in every table, so the links between extracts still join.
+    """
+    if not columns:
+        return df
+    df = df.copy()
+    for col in columns:
+        ids = df[col]
+        pseudonyms = {v: pnr.pseudonymise_id(v, key, col) for v in ids.dropna().unique()}
+        df[col] = ids.map(pseudonyms).astype("string")
+    return df
+
+
 def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], list[Problem]]:
     """Match the files in ``raw_dir`` to extracts of the contract."""
     by_name = {e.name: e for e in EXTRACTS}
@@ -1359,7 +1432,8 @@ def input_hashes(raw_dir: Path) -> dict[str, str]:
 
 def is_current(raw_dir: Path | None = None, processed_dir: Path | None = None) -> bool:
     """True if ``data/processed`` was made from exactly the files now in ``data/raw``, by the
-    ingest code and code lists of this checkout."""
+    ingest code and code lists of this checkout, with the pseudonymisation key now set (its
+    fingerprint in the manifest: a changed key re-ingests)."""
     raw_dir = raw_dir or PATHS.raw
     processed_dir = processed_dir or PATHS.processed
     manifest = processed_dir / "manifest.json"
@@ -1368,6 +1442,8 @@ def is_current(raw_dir: Path | None = None, processed_dir: Path | None = None) -
     data = json.loads(manifest.read_text(encoding="utf-8"))
     if data.get("code", {}).get("ingest_sha256") != ingest_code_hash():
         return False  # the ingest code or a code list changed since
+    if data.get("pseudonym_key_fingerprint") != pnr.key_fingerprint(pseudonym_key()[0]):
+        return False  # another key (or a manifest from before fingerprints)
     recorded = {k: v["sha256"] for k, v in data["inputs"].items()}
     return recorded == input_hashes(raw_dir)
 
@@ -1383,6 +1459,8 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
         raise RawDataError([Problem(str(raw_dir), None, None, None, "mappen med rådata finns inte")])
     key, key_source = pseudonym_key()
     found, problems = discover(raw_dir)
+    real = [(not e.pseudonymise, p.name) for p, e, _ in found if not e.public and not is_synthetic(p)]
+    check_key(key, key_source, [name for _, name in sorted(real)])
     first_year: dict[str, int] = {}
     for _, extract, year in found:
         if year is not None:
@@ -1405,7 +1483,9 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
     problems.extend(check_across_files(parts, set(parts) - unread, years))
     if problems:
         raise RawDataError(problems)
-    collected = {table: [df for _, _, df in frames] for table, frames in parts.items()}
+    ids = _case_id_columns()
+    collected = {table: [pseudonymise_ids(df, key, ids.get(table, [])) for _, _, df in frames]
+                 for table, frames in parts.items()}
 
     processed_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".processed-", dir=processed_dir.parent))
@@ -1422,7 +1502,8 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
         manifest = {
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "code": code_version(),
-            "pseudonym_key": key_source,
+            "pseudonym_key": key_source,  # "env" or "demo"; never the key itself
+            "pseudonym_key_fingerprint": pnr.key_fingerprint(key),
             # True only if every extract of case data comes from the demo generator: the report
             # then says so on every page. Any real case extract makes the whole dataset count as
             # real. Public data (contract.Extract.public: Kolada's figures) do not decide it.
@@ -1492,7 +1573,7 @@ def main(argv: list[str] | None = None) -> int:
     except RawDataError as exc:
         print(exc, file=sys.stderr)
         print(f"Inläsningen avbröts; {processed_dir} har inte ändrats.", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_BAD_KEY if isinstance(exc, PseudonymKeyError) else EXIT_BAD_INPUT
     n_files = len(manifest["inputs"])
     print(f"Inläsningen klar: {n_files} {'fil' if n_files == 1 else 'filer'} validerade och skrivna till {processed_dir}.")
     for name, out in manifest["outputs"].items():
@@ -1500,7 +1581,7 @@ def main(argv: list[str] | None = None) -> int:
     if manifest["pseudonym_key"] == "demo":
         print(f"Pseudonymiserat med demonyckeln (endast för syntetiska data; sätt {PSEUDONYM_KEY_ENV} för verkliga data).")
     else:
-        print(f"Pseudonymiserat med nyckeln i {PSEUDONYM_KEY_ENV}.")
+        print(f"Pseudonymiserat med nyckeln i {PSEUDONYM_KEY_ENV} (fingeravtryck {manifest['pseudonym_key_fingerprint']}).")
     return 0
 
 

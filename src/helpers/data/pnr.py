@@ -2,7 +2,8 @@
 
 Real identifiers never leave ingest: :func:`pseudonymise` replaces a personnummer with a keyed
 HMAC-SHA256 so that the same child gets the same pseudonym across extracts and years, while the
-number cannot be recovered without the key.
+number cannot be recovered without the key. :func:`pseudonymise_id` does the same for the case
+system's own ids (``Aktualiserings-ID`` and the like), which identify the case just as well.
 """
 
 from __future__ import annotations
@@ -120,3 +121,26 @@ def pseudonymise(pnr: str, key: str | bytes) -> str:
     """Keyed HMAC-SHA256 of the normalised personnummer, as 20 hex characters (80 bits)."""
     k = key.encode() if isinstance(key, str) else key
     return hmac.new(k, normalise(pnr).encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def pseudonymise_id(value: str, key: str | bytes, kind: str) -> str:
+    """Keyed HMAC-SHA256 of a case system id, as 20 hex characters (80 bits).
+
+    ``kind`` is the processed column (``aktualisering_id``, ``utredning_id``, ``insats_id``): the
+    same id gets the same pseudonym in every extract and year (the links between extracts still
+    join), while ids of different kinds, and personnummer, never share a pseudonym.
+    """
+    k = key.encode() if isinstance(key, str) else key
+    return hmac.new(k, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+#: What is hashed with the key for its fingerprint (:func:`key_fingerprint`).
+KEY_FINGERPRINT_PREFIX = "genomlysning-key-fingerprint:"
+
+
+def key_fingerprint(key: str | bytes) -> str:
+    """A short fingerprint of a pseudonymisation key (the first 16 hex characters of SHA-256 of
+    :data:`KEY_FINGERPRINT_PREFIX` and the key): it tells whether two runs used the same key, but
+    not the key itself. Recorded in ``manifest.json`` instead of the key."""
+    k = key.encode() if isinstance(key, str) else key
+    return hashlib.sha256(KEY_FINGERPRINT_PREFIX.encode() + k).hexdigest()[:16]
