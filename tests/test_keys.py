@@ -112,6 +112,23 @@ def test_one_real_case_extract_among_synthetic_ones_is_refused(demo, tmp_path, m
     assert UTR_FILE in message and AKT_FILE not in message
 
 
+def test_a_demo_workbook_saved_by_a_spreadsheet_program_is_real(demo, tmp_path, monkeypatch):
+    """Excel and LibreOffice keep the generator as creator but record who saved the workbook: real
+    rows pasted into a demo workbook must not be pseudonymised with the demo key."""
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
+    path = demo / AKT_FILE
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = data.replace(b"</cp:coreProperties>", b"<cp:lastModifiedBy>Handl\xc3\xa4ggare</cp:lastModifiedBy></cp:coreProperties>")
+            z.writestr(info, data)
+    assert ingest.SYNTHETIC_CREATOR in zipfile.ZipFile(path).read("docProps/core.xml").decode()
+    assert not ingest.is_synthetic(path)
+    assert AKT_FILE in str(refused(demo, tmp_path / "processed"))
+
+
 def test_a_refusal_leaves_processed_data_as_they_were(raw, tmp_path, monkeypatch):
     processed = tmp_path / "processed"
     ingest.run(raw, processed)

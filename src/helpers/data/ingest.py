@@ -1412,13 +1412,15 @@ def _all_synthetic(inputs: dict[str, dict]) -> bool:
 
 
 def is_synthetic(path: Path) -> bool:
-    """True if the workbook was written by the project's synthetic-data generator."""
+    """True if the workbook was written by the project's synthetic-data generator and not saved
+    since by a spreadsheet program (Excel and LibreOffice record who saved it, ``lastModifiedBy``,
+    and keep the creator: a demo workbook used as a template for real rows is not synthetic)."""
     try:
         with zipfile.ZipFile(path) as z:
             core = z.read("docProps/core.xml").decode("utf-8", errors="replace")
     except (KeyError, zipfile.BadZipFile, OSError):
         return False
-    return f">{SYNTHETIC_CREATOR}<" in core
+    return f">{SYNTHETIC_CREATOR}<" in core and "lastModifiedBy" not in core
 
 
 def _ignored(path: Path) -> bool:
