@@ -33,7 +33,7 @@ import pandas as pd
 
 from helpers import __version__
 from helpers.config import DEMO_PSEUDONYM_KEY, PATHS, PSEUDONYM_KEY_ENV
-from helpers.data import codes, pnr
+from helpers.data import codes, pnr, reading
 from helpers.data.contract import EXTRACTS, STODBOENDE_SEPARAT_FRAN, Column, Extract, Sheet
 from helpers.provenance import git_info, hash_files, swap_dir
 
@@ -365,7 +365,7 @@ def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem], book: pd.Exce
     ``book`` is the workbook already open (read once for all its sheets)."""
     fname = path.name
     try:
-        frame = pd.read_excel(path if book is None else book, sheet_name=sheet.name, dtype=object, engine="openpyxl")
+        frame = reading.read_sheet(path if book is None else book, sheet.name)
     except ValueError as exc:
         if "not found" in str(exc).lower() or "worksheet" in str(exc).lower():
             if sheet.required:
@@ -404,7 +404,10 @@ def _check_column(
         if cell:
             invalid.add(i)
 
-    for i, value in enumerate(raw.tolist()):
+    fast = reading.convert_column(raw.to_numpy(dtype=object), col.kind)
+    if fast is not None:  # every cell of the expected type: checked column-wise, same problems
+        out = _check_converted(*fast, col, allowed, year, bad)
+    for i, value in enumerate(raw.tolist() if fast is None else ()):
         if value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip()):
             if col.required:
                 bad(i, "värde saknas")
@@ -461,6 +464,48 @@ def _check_column(
         for i, v in dup.items():
             bad(int(i), f"id '{v}' förekommer mer än en gång", cell=False)
     return series
+
+
+def _check_converted(out: list, blank: np.ndarray, col: Column, allowed: set[str] | None, year: int | None,
+                     bad: Callable[[int, str], None]) -> list:
+    """The checks of :func:`_check_column` on a column converted at once
+    (:func:`helpers.data.reading.convert_column`), problems in the same order (by row)."""
+    found: list[tuple[int, int, str]] = []  # (row, order within the row, rule)
+    if col.required:
+        found += [(i, 0, "värde saknas") for i in np.flatnonzero(blank).tolist()]
+    present = np.flatnonzero(~blank).tolist()
+    if col.kind == "pnr":
+        numbers: dict[str, str | ValueError] = {}
+        for v in {out[i] for i in present}:
+            try:
+                numbers[v] = pnr.normalise(v)
+            except ValueError as exc:
+                numbers[v] = exc
+        for i in present:
+            v = numbers[out[i]]
+            if isinstance(v, ValueError):
+                found.append((i, 1, f"ogiltigt personnummer ({v})"))
+                v = None
+            out[i] = v
+    elif col.kind == "date":
+        if col.in_year and year is not None:
+            found += [(i, 1, f"datumet {out[i].isoformat()} ligger utanför extraktets år {year}")
+                      for i in present if out[i].year != year]
+    else:
+        if allowed is not None:
+            shown = ", ".join(sorted(allowed))[:200]
+            found += [(i, 1, f"okänd kod '{out[i]}' (tillåtna: {shown})") for i in present if out[i] not in allowed]
+        if col.kind in ("int", "float") and (col.min is not None or col.max is not None) and present:
+            nums = np.array([out[i] for i in present], dtype=float)
+            if col.min is not None:
+                found += [(present[j], 2, f"värdet {out[present[j]]} är mindre än {col.min:g}")
+                          for j in np.flatnonzero(nums < col.min).tolist()]
+            if col.max is not None:
+                found += [(present[j], 3, f"värdet {out[present[j]]} är större än {col.max:g}")
+                          for j in np.flatnonzero(nums > col.max).tolist()]
+    for i, _, rule in sorted(found, key=lambda f: (f[0], f[1])):
+        bad(i, rule)
+    return out
 
 
 def _typed(series: pd.Series, col: Column) -> pd.Series:
@@ -1067,7 +1112,7 @@ def read_extract(
     if not zipfile.is_zipfile(path):
         return {}, [Problem(fname, None, None, None, "filen är inte en Excel-arbetsbok (.xlsx)")]
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")  # opened once for all sheets
+        book = reading.open_book(path)  # opened once for all sheets
     except Exception as exc:  # noqa: BLE001 - any reader failure is a broken file
         return {}, [Problem(fname, None, None, None, f"arbetsboken kan inte läsas ({type(exc).__name__})")]
     with book:
@@ -1390,7 +1435,7 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], lis
 def ingest_code_hash() -> str:
     """Hash of the code and code lists that shape ``data/processed`` (ingest, contract, pnr, codes)."""
     here = Path(__file__).parent
-    files = [here / n for n in ("ingest.py", "contract.py", "pnr.py", "codes.py")]
+    files = [here / n for n in ("ingest.py", "reading.py", "contract.py", "pnr.py", "codes.py")]
     return hash_files([*files, *(here / "codelists").glob("*.csv")])
 
 
