@@ -42,9 +42,8 @@ from helpers.data import codes, pnr
 from helpers.data.contract import INSATSER, UTREDNINGAR
 from helpers.data.synth.generate import (
     CODE_WEIGHTS,
-    SERIALS_BOY,
-    SERIALS_GIRL,
     build_aktualiseringar,
+    serials,
 )
 
 #: The day the demo extracts were taken: later ends are blank (the case was ongoing).
@@ -133,17 +132,18 @@ def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
 
 
 def _fresh_number(rng: np.random.Generator, kon: str, lo: dt.date, hi: dt.date, used: set[str],
-                  prefer: dt.date | None = None) -> str:
-    """A synthetic personnummer (födelsenummer 980–989 by sex) not in ``used``, born in [lo, hi]
-    (``prefer`` first); added to ``used``."""
-    serials = SERIALS_BOY if kon == "Pojke" else SERIALS_GIRL
+                  prefer: dt.date | None = None, wide: bool = False) -> str:
+    """A synthetic personnummer (födelsenummer 980–989 by sex; ``wide``: 001–999, see
+    :func:`helpers.data.synth.generate.serials`) not in ``used``, born in [lo, hi] (``prefer``
+    first); added to ``used``."""
+    pool = serials(kon, wide)
     births = [prefer] if prefer is not None else []
     span = (hi - lo).days
     for _attempt in range(400):
         birth = births.pop() if births else lo + dt.timedelta(days=int(rng.integers(0, span + 1)))
         if birth.month == 2 and birth.day == 29:
             continue
-        for s in rng.permutation(serials):
+        for s in rng.permutation(pool):
             number = pnr.make(birth, int(s))
             if number not in used:
                 used.add(number)
@@ -158,10 +158,11 @@ def _birth_range(age: int, days: list[dt.date]) -> tuple[dt.date, dt.date]:
     return lo, hi
 
 
-def new_person(rng: np.random.Generator, kon: str, age: int, day: dt.date, stadsdel: str, used: set[str]) -> Person:
+def new_person(rng: np.random.Generator, kon: str, age: int, day: dt.date, stadsdel: str, used: set[str],
+               wide: bool = False) -> Person:
     """A new synthetic child of ``age`` on ``day`` with a fresh personnummer."""
     lo, hi = _birth_range(age, [day])
-    number = _fresh_number(rng, kon, lo, hi, used)
+    number = _fresh_number(rng, kon, lo, hi, used, wide=wide)
     return Person(number, kon, pnr.birth_date(number), stadsdel)
 
 
@@ -226,7 +227,8 @@ def link_persons(akt: dict[int, list[dict]], targets: dict) -> None:
             lead = members[0]
             if number in known and known[number].stadsdel != lead["stadsdel"]:
                 lo, hi = _birth_range(lead["alder"], [r["date"] for r in members])
-                new = _fresh_number(rng, lead["kon"], lo, hi, used, prefer=pnr.birth_date(number))
+                new = _fresh_number(rng, lead["kon"], lo, hi, used, prefer=pnr.birth_date(number),
+                                   wide=targets.get("scale", 1.0) > 1)
                 for r in members:
                     r["personnummer"] = new
         groups = defaultdict(list)
@@ -337,6 +339,7 @@ class Flow:
         self.first_day = dt.date(self.first, 1, 1)
         self.last_day = dt.date(self.last, 12, 31)
         self.used = {r["personnummer"] for recs in akt.values() for r in recs}
+        self.wide = targets.get("scale", 1.0) > 1  # serials beyond the test range (generate.serials)
         self.utredningar: list[Utredning] = []
         self.insatser: list[Insats] = []
         self.missed: list[tuple] = []  # quota slots that could not be placed (tiny volumes only)
@@ -364,7 +367,7 @@ class Flow:
         return Person(r["personnummer"], r["kon"], pnr.birth_date(r["personnummer"]), r["stadsdel"])
 
     def new_person(self, rng: np.random.Generator, kon: str, age: int, day: dt.date, stadsdel: str) -> Person:
-        return new_person(rng, kon, max(0, min(age, 20)), day, stadsdel, self.used)
+        return new_person(rng, kon, max(0, min(age, 20)), day, stadsdel, self.used, self.wide)
 
     # -- the whole flow ---------------------------------------------------------------------
     def build(self) -> Flow:
@@ -718,12 +721,14 @@ class Flow:
             if i.insatstyp in open_forms and self.file_year(i, written) is not None:
                 starts[i.person.pnr].append(i.start)
         rows = []
+        seen: set[str] = set()  # one row per child (two placements of a child overlap only above the demo's volume)
         for p in sorted(self.placed.placements, key=lambda p: p.insats.id if p.insats is not None else ""):
             i = p.insats
             if i is None or i.insatstyp not in ("HVB", "Stödboende") or not (i.start <= dec < i.end):
                 continue
-            if self.file_year(i, written) is None:
+            if self.file_year(i, written) is None or i.person.pnr in seen:
                 continue
+            seen.add(i.person.pnr)
             row = {"Insats-ID": i.id, "Personnummer": i.person.pnr, "Kön": i.person.kon,
                    "Ålder": age_at(i.person.birth, dec), "Stadsdel": i.person.stadsdel, "Placeringsform": i.insatstyp,
                    "Registrerad som": i.registrerad_som, "Lagrum": i.lagrum,

@@ -81,6 +81,19 @@ REPORTER_WEIGHTS = {  # anmälare by category, for anmälningar outside the pinn
 MONTHS = range(1, 13)
 SERIALS_GIRL = (980, 982, 984, 986, 988)
 SERIALS_BOY = (981, 983, 985, 987, 989)
+#: Above the demo volume (scale > 1) the test range runs out (five serials per birth date and sex):
+#: every serial 001–999 is then used. Those numbers are valid and may belong to real people; they
+#: are drawn at random for synthetic files (benchmarks at 10× and 100×), never from a register.
+WIDE_SERIALS_GIRL = tuple(range(2, 1000, 2))
+WIDE_SERIALS_BOY = tuple(range(1, 1000, 2))
+
+
+def serials(kon: str, wide: bool = False) -> tuple[int, ...]:
+    """The födelsenummer to draw from for ``kon``: the test range 980–989, or (``wide``, scale > 1)
+    all of 001–999."""
+    if wide:
+        return WIDE_SERIALS_BOY if kon == "Pojke" else WIDE_SERIALS_GIRL
+    return SERIALS_BOY if kon == "Pojke" else SERIALS_GIRL
 FIXED_TIME = dt.datetime(2021, 6, 11, 0, 0, 0)
 
 
@@ -500,11 +513,15 @@ def _birthday_window(dates: list[dt.date], year: int) -> tuple[dt.date, dt.date,
     """Anniversary window that keeps the age constant over ``dates`` and whether it is after them."""
     first, last = min(dates), max(dates)
     after = (dt.date(year, 12, 31) - last).days >= (first - dt.date(year, 1, 1)).days
+    if after and last == dt.date(year, 12, 31):  # dates on 1 January and 31 December (large volumes only)
+        after = False  # the birthday on 1 January itself keeps the age constant
     return (last + dt.timedelta(days=1), dt.date(year, 12, 31), True) if after else (dt.date(year, 1, 1), first, False)
 
 
-def people(records: list[dict], year: int, rng: np.random.Generator, used: set[str], ovriga, ovriga_w, utsatta, utsatt_w) -> None:
-    """Give every group of records one person: age, birth date, personnummer and area."""
+def people(records: list[dict], year: int, rng: np.random.Generator, used: set[str], ovriga, ovriga_w, utsatta, utsatt_w,
+           *, wide: bool = False) -> None:
+    """Give every group of records one person: age, birth date, personnummer and area (``wide``:
+    serials from all of 001–999, see :func:`serials`)."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         groups[r["group"]].append(r)
@@ -519,14 +536,14 @@ def people(records: list[dict], year: int, rng: np.random.Generator, used: set[s
                 else ovriga[int(rng.choice(len(ovriga), p=ovriga_w / ovriga_w.sum()))])
         dates = [r["date"] for r in members]
         start, end, after = _birthday_window(dates, year)
-        serials = SERIALS_BOY if lead["kon"] == "Pojke" else SERIALS_GIRL
+        pool = serials(lead["kon"], wide)
         for _attempt in range(200):
             anniv = start + dt.timedelta(days=int(rng.integers(0, (end - start).days + 1)))
             by = year - age - (1 if after else 0)
             if anniv.month == 2 and anniv.day == 29:
                 continue
             birth = anniv.replace(year=by)
-            number = pnr.make(birth, int(rng.choice(serials)))
+            number = pnr.make(birth, int(rng.choice(pool)))
             if number not in used:
                 used.add(number)
                 break
@@ -545,7 +562,8 @@ def build_aktualiseringar(year: int, targets: dict) -> list[dict]:
     for r in records:
         days = (dt.date(year + (r["month"] == 12), r["month"] % 12 + 1, 1) - dt.date(year, r["month"], 1)).days
         r["date"] = dt.date(year, r["month"], int(rng.integers(1, days + 1)))
-    people(records, year, rng, set(), yb.ovriga, yb.ovriga_w, yb.utsatta, yb.utsatt_w)
+    people(records, year, rng, set(), yb.ovriga, yb.ovriga_w, yb.utsatta, yb.utsatt_w,
+           wide=targets.get("scale", 1.0) > 1)
     records.sort(key=lambda r: (r["date"], r["personnummer"], r["typ"], r["orsakskod"]))
     for i, r in enumerate(records, 1):
         r["id"] = f"A{year}-{i:05d}"
@@ -650,16 +668,20 @@ def write_kostnader(year: int, econ, targets: dict, raw_dir: Path) -> Path:
 
 
 def main(raw_dir: Path | str | None = None, years: list[int] | None = None, *,
-         scenario: str = DEMO, scale: float = 1.0) -> list[Path]:
+         scenario: str = DEMO, scale: float = 1.0, flow_years: list[int] | None = None) -> list[Path]:
     """Write the synthetic extracts of ``scenario`` at ``scale`` into ``raw_dir`` (default ``data/raw``).
 
     The flow is built for every year of the targets; ``years`` chooses the files written (the case
-    extracts are then cut as if those were all the years delivered)."""
+    extracts are then cut as if those were all the years delivered). ``flow_years`` builds the
+    flow for those years only, as if the targets had no others (for benchmarks at large scale,
+    where building all years takes long)."""
     from helpers.data.synth import caseflow, economy
 
     raw_dir = Path(raw_dir or PATHS.raw)
     raw_dir.mkdir(parents=True, exist_ok=True)
     targets = load_targets(scenario, scale)
+    if flow_years:
+        targets["years"] = [y for y in targets["years"] if y in set(flow_years)]
     akt = caseflow.aktualiseringar(targets)
     flow = caseflow.build(akt, targets)
     econ = economy.build(flow, targets)

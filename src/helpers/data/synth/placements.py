@@ -573,7 +573,7 @@ class Placements:
         stadsdel = review["stadsdel"] if review else tpl["stadsdel"]
         lo_b, hi_b = self.birth_window(q.placements)
         if lo_b <= hi_b:
-            number = cf._fresh_number(rng, kon, lo_b, hi_b, flow.used)
+            number = cf._fresh_number(rng, kon, lo_b, hi_b, flow.used, wide=flow.wide)
             return cf.Person(number, kon, cf.pnr.birth_date(number), stadsdel)
         lo, hi = first.ages
         banded = q.placements
