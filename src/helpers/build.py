@@ -240,6 +240,8 @@ def ensure_data(log: Log = print) -> dict[str, Any]:
         t = time.perf_counter()
         try:
             ingest.run()
+        except ingest.PseudonymKeyError as e:
+            raise BuildError(f"Pseudonymnyckeln duger inte för dessa rådata; inget har ändrats.\n{e}") from e
         except ingest.RawDataError as e:
             raise BuildError(f"Rådata klarar inte datakontraktet; inget har ändrats.\n{e}") from e
         log(f"Rådata validerade och inlästa till {PATHS.processed} ({_fmt_s(time.perf_counter() - t)})")

@@ -298,10 +298,16 @@ i alla extrakt och år, oavsett skrivsätt, så länge nyckeln är densamma. Uta
 att räkna tillbaka till personnumret, och inte heller att pröva sig fram genom att hasha alla
 tänkbara personnummer.
 
+Ärendesystemets egna id (Aktualiserings-ID, Utrednings-ID och Insats-ID) pseudonymiseras på samma
+sätt, efter kontrollerna (felmeddelanden visar id som det står i filen). Samma id får samma
+pseudonym i alla extrakt, så länkarna mellan extrakten håller.
+
 Nyckeln läses från miljövariabeln `{PSEUDONYM_KEY_ENV}`. Förvara den utanför repot och
-använd samma nyckel varje år. Saknas variabeln används en publicerad **demonyckel**, som bara
-får användas för de syntetiska demodata; `manifest.json` anger om nyckeln kom från miljön
-(`env`) eller var demonyckeln (`demo`).
+använd samma nyckel varje år. Den ska ha minst {ingest.MIN_KEY_LENGTH} tecken (minst {ingest.MIN_KEY_DISTINCT} olika).
+Saknas variabeln används en publicerad **demonyckel**, men bara för syntetiska demodata: för
+verkliga uttag vägrar inläsningen demonyckeln och svaga nycklar, och skriver inget.
+`manifest.json` anger om nyckeln kom från miljön (`env`) eller var demonyckeln (`demo`) och har
+nyckelns fingeravtryck (inte nyckeln); byts nyckeln läses allt in igen.
 
 ## Typer
 
