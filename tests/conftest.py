@@ -20,7 +20,7 @@ import pytest
 
 from helpers.config import PATHS
 
-BOOK_SOURCES = ("_quarto.yml", "index.qmd", "references.bib", "pyproject.toml", "CHANGELOG.md", "report.yml")
+BOOK_SOURCES = ("_quarto.yml", "index.qmd", "references.bib", "pyproject.toml", "CHANGELOG.md", "report.yml", ".gitignore")
 BOOK_DIRS = ("notebooks", "appendix", "assets")
 
 

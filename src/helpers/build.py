@@ -65,7 +65,14 @@ import yaml
 from helpers import __version__
 from helpers.config import PATHS
 from helpers.data import ingest
-from helpers.provenance import git_info, hash_files, swap_dir
+from helpers.provenance import (
+    build_lock,
+    clean_stale,
+    git_info,
+    hash_files,
+    recover_swaps,
+    swap_dir,
+)
 from helpers.publishing import fmt
 from helpers.publishing.publish import MIN_CELL
 
@@ -1295,14 +1302,47 @@ står i CHANGELOG.md.</p>
 
 
 def export_figures(runs: list[ChapterRun], year: int) -> Path:
-    """Copy every figure (PNG, SVG and its data as CSV) to ``figures/<year>/`` for slides and memos."""
+    """Copy every figure (PNG, SVG and its data as CSV) to ``figures/<year>/`` for slides and memos,
+    in one step: the year's folder is built beside it and swapped in (old or new, never half)."""
     dest = PATHS.figures / str(year)
-    dest.mkdir(parents=True, exist_ok=True)
-    for r in runs:
-        for f in sorted((r.output / "figures").glob("*")):
-            if f.suffix in {".png", ".svg", ".csv"}:
-                shutil.copy2(f, dest / f.name)
+    PATHS.figures.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{year}-new-", dir=PATHS.figures))
+    try:
+        for r in runs:
+            for f in sorted((r.output / "figures").glob("*")):
+                if f.suffix in {".png", ".svg", ".csv"}:
+                    shutil.copy2(f, tmp / f.name)
+        swap_dir(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return dest
+
+
+#: Temporary names that an interrupted run leaves behind, by folder (removed at the next run).
+STALE_PATTERNS: dict[str, tuple[str, ...]] = {
+    "root": (".book-*",), "data": (".processed-*",), "publish": (".publish-*",), "figures": (".*-new-*",),
+    "build_year": ("stage-*",), "cache": (".*-*",),
+}
+
+
+def recover_interrupted(log: Log = print) -> None:
+    """Put the project back in order after a run that was killed: finish or undo interrupted folder
+    swaps (``_book``, ``data/processed``, ``figures/<year>``, ``_build/<year>/book``) and remove the
+    temporary folders it left (they can hold pseudonymised data). Runs under :class:`build_lock`."""
+    years = [d for d in PATHS.build.glob("*") if d.is_dir() and d.name.isdigit()]
+    folders = [PATHS.root, PATHS.processed.parent, PATHS.figures, *years]
+    restored = [p for f in folders for p in recover_swaps(f)]
+    removed = (clean_stale(PATHS.root, STALE_PATTERNS["root"])
+               + clean_stale(PATHS.processed.parent, STALE_PATTERNS["data"])
+               + clean_stale(PATHS.publish, STALE_PATTERNS["publish"])
+               + clean_stale(PATHS.figures, STALE_PATTERNS["figures"]))
+    for d in years:
+        removed += clean_stale(d, STALE_PATTERNS["build_year"]) + clean_stale(d / "cache", STALE_PATTERNS["cache"])
+    if restored:
+        log(f"Återställde efter en avbruten körning: {', '.join(portable_path(p) for p in restored)}")
+    if removed:
+        log(f"Tog bort {len(removed)} tillfälliga mappar från en avbruten körning")
 
 
 # --- the whole journey --------------------------------------------------------------------------
@@ -1316,6 +1356,14 @@ def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_ca
     registered up to that day; the default is the end of the report year. It is passed to every
     chapter and stated in the report.
     """
+    with build_lock(log):
+        recover_interrupted(log)
+        return _render(year, renderer=renderer, jobs=jobs, use_cache=use_cache, publish=publish,
+                       data_cutoff=data_cutoff, log=log)
+
+
+def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publish: bool,
+            data_cutoff: str | None, log: Log) -> BuildResult:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     which = choose_renderer(renderer)

@@ -44,11 +44,99 @@ def git_info(*pathspec: str) -> dict[str, Any]:
             "time": int(stamp) if stamp and stamp.isdigit() else None}
 
 
+def _old_name(target: Path) -> str:
+    return f".{target.name}-old-"
+
+
+def recover_swaps(folder: Path) -> list[Path]:
+    """Undo every :func:`swap_dir` in ``folder`` that was killed between its two renames: for each
+    ``.<name>-old-<pid>`` whose ``<name>`` is missing, the newest comes back as ``<name>``; old
+    folders beside an existing ``<name>`` are removed. Returns the folders restored. Call it while
+    holding :class:`build_lock`."""
+    if not folder.is_dir():
+        return []
+    groups: dict[str, list[Path]] = {}
+    for p in folder.glob(".*-old-*"):
+        m = re.fullmatch(r"\.(.+)-old-\d+", p.name)
+        if m and p.is_dir():
+            groups.setdefault(m.group(1), []).append(p)
+    restored = []
+    for name, olds in groups.items():
+        olds.sort(key=lambda p: p.stat().st_mtime)
+        target = folder / name
+        if not target.exists():
+            newest = olds.pop()
+            newest.rename(target)
+            restored.append(target)
+        for o in olds:
+            shutil.rmtree(o, ignore_errors=True)
+    return restored
+
+
+def clean_stale(folder: Path, patterns: Iterable[str]) -> list[Path]:
+    """Remove temporary folders and files matching ``patterns`` in ``folder`` that an interrupted
+    run left behind (they may hold pseudonymised data). Call it while holding :func:`build_lock`,
+    so that no running build still uses them."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for pattern in patterns:
+        for p in folder.glob(pattern):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+class build_lock:  # noqa: N801 - used as a context manager, like open()
+    """An exclusive lock on the project's data and outputs (``_build/.lock``): a second render or
+    ingest waits until the first has finished, so the book never mixes two runs. ``log`` is told
+    when it has to wait. Re-entrant within one process (ingest inside a render)."""
+
+    _held: dict[str, int] = {}
+
+    def __init__(self, log: Any = None, path: Path | None = None):
+        self.path = Path(path or PATHS.build / ".lock")
+        self.log = log
+        self.fd: int | None = None
+
+    def __enter__(self) -> build_lock:
+        import fcntl
+
+        key = str(self.path)
+        if self._held.get(key):
+            self._held[key] += 1
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if self.log:
+                self.log("Väntar på att en annan rendering eller inläsning i projektet ska bli klar …")
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self._held[key] = 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import fcntl
+
+        key = str(self.path)
+        self._held[key] -= 1
+        if self._held[key] == 0 and self.fd is not None:
+            del self._held[key]
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
 def swap_dir(new: Path, target: Path) -> None:
     """Replace the folder ``target`` by ``new`` with renames (same file system): readers see the
     old or the new folder, never a half-written one; if the second rename fails, the old comes back."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}-old-{os.getpid()}")
+    old = target.with_name(f"{_old_name(target)}{os.getpid()}")
     if old.exists():
         shutil.rmtree(old)
     if target.exists():
