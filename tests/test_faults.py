@@ -107,3 +107,37 @@ def test_the_next_render_repairs_what_a_killed_render_left(rendered):
     assert (rendered.book / "index.html").is_file()
     assert not (root / ".book-abc").exists() and not (root / "data" / ".processed-xyz").exists()
     assert not list(root.glob("._book-old-*"))
+
+
+def test_a_year_not_yet_over_is_refused_unless_preliminary():
+    import datetime as dt
+
+    import pytest
+
+    from helpers import build
+
+    with pytest.raises(build.BuildError, match="är inte slut.*--preliminary"):
+        build.check_year_over(2026, False, today=dt.date(2026, 12, 4))
+    build.check_year_over(2026, True, today=dt.date(2026, 12, 4))
+    build.check_year_over(2025, False, today=dt.date(2026, 1, 1))
+    info = {"year": 2026, "version": "1.0.0", "preliminary": True}
+    assert build.edition_label(info) == "preliminära data för 2026 · version 1.0.0"
+    assert build.edition_label({**info, "preliminary": False}) == "data för 2026 · version 1.0.0"
+
+
+def test_a_preliminary_report_says_so_on_every_page(rendered):
+    """--preliminary: every HTML page and the PDF's pages carry 'preliminära data', and the
+    manifest records it; the normal render afterwards is as before."""
+    import json
+
+    rendered.render(2020, "--preliminary", "--no-publish")
+    pages = sorted(rendered.book.rglob("*.html"))
+    assert pages and all("preliminära data för 2020" in p.read_text(encoding="utf-8") for p in pages)
+    pdf = next(rendered.book.rglob("*.pdf"))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    if text:  # poppler-utils present
+        body_pages = [t for t in text.split("\f")[2:] if t.strip()]
+        assert body_pages and all("preliminära data för 2020" in t for t in body_pages)
+    assert json.loads((rendered.book / "manifest.json").read_text(encoding="utf-8"))["data"]["preliminary"] is True
+    rendered.render(2020, "--no-publish")
+    assert "preliminära" not in (rendered.book / "index.html").read_text(encoding="utf-8")

@@ -879,6 +879,23 @@ def key_figures_markdown(kf: pd.DataFrame, titles: dict[str, str] | None = None)
     return "\n".join(out)
 
 
+def edition_label(info: dict[str, Any]) -> str:
+    """"data för 2020 · version 0.7.0", or "preliminära data för 2026 …" for a year not yet over:
+    in the page footer of every page and the subtitle."""
+    head = "preliminära data för" if info.get("preliminary") else "data för"
+    return f"{head} {info['year']} · version {info['version']}"
+
+
+def check_year_over(year: int, preliminary: bool, today: dt.date | None = None) -> None:
+    """A report for a year that is not over would publish figures that change later: refused
+    unless the report is marked preliminary (and then says so on every page)."""
+    today = today or dt.date.today()
+    if dt.date(year, 12, 31) >= today and not preliminary:
+        raise BuildError(f"Rapportåret {year} är inte slut ({today.isoformat()}): siffrorna skulle ändras när resten av "
+                         "året kommer in. Vänta till januari, eller bygg en preliminär rapport med --preliminary; "
+                         "den säger på varje sida att uppgifterna är preliminära.")
+
+
 def _data_note(synthetic: bool) -> tuple[str, str]:
     if synthetic:
         return ("Syntetiska demodata: inga verkliga barn eller ärenden.",
@@ -1020,10 +1037,10 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
     for name in STAGED_DIRS:
         if (root / name).is_dir():
             shutil.copytree(root / name, stage / name, ignore=shutil.ignore_patterns(*generated))
-    label = f"data för {year} · version {info['version']}"
+    label = edition_label(info)
     config = yaml.safe_load((stage / "_quarto.yml").read_text(encoding="utf-8"))
     book = config.setdefault("book", {})
-    book["subtitle"] = f"Data för {year} · version {info['version']}"
+    book["subtitle"] = label[:1].upper() + label[1:]
     book["author"] = info["author"]
     book["date"] = info["date"]
     book["page-footer"] = {"left": f"Genomlysning Barn och unga · {label}", "right": info["data_note"]}
@@ -1226,7 +1243,7 @@ def render_builtin(stage: Path, info: dict[str, Any]) -> tuple[Path, str]:
     out = stage / "_book"
     try:
         builtin.render(stage, out, synthetic=info["synthetic"], timestamp=info.get("epoch"),
-                       footer_note=f"data för {info['year']} · version {info['version']}",
+                       footer_note=edition_label(info),
                        provenance=(f"Version {info['version']} · kod {info['commit_short']}"
                                    f"{' (ändrad)' if info['dirty'] else ''} · indata {info['fingerprint']} · "
                                    f"daterad {info['date']}"))
@@ -1349,21 +1366,23 @@ def recover_interrupted(log: Log = print) -> None:
 
 
 def render(year: int, *, renderer: str = "auto", jobs: int | None = None, use_cache: bool = True,
-           publish: bool = True, data_cutoff: str | None = None, log: Log = print) -> BuildResult:
+           publish: bool = True, data_cutoff: str | None = None, preliminary: bool = False,
+           log: Log = print) -> BuildResult:
     """Build the report for ``year``: see the module docstring for the steps.
 
     ``data_cutoff`` (ISO date, not before the end of the report year) lets the chapters use data
     registered up to that day; the default is the end of the report year. It is passed to every
     chapter and stated in the report.
     """
+    check_year_over(year, preliminary)
     with build_lock(log):
         recover_interrupted(log)
         return _render(year, renderer=renderer, jobs=jobs, use_cache=use_cache, publish=publish,
-                       data_cutoff=data_cutoff, log=log)
+                       data_cutoff=data_cutoff, preliminary=preliminary, log=log)
 
 
 def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publish: bool,
-            data_cutoff: str | None, log: Log) -> BuildResult:
+            data_cutoff: str | None, preliminary: bool, log: Log) -> BuildResult:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     which = choose_renderer(renderer)
@@ -1397,7 +1416,11 @@ def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publ
             "author": ", ".join(x for x in (settings["publisher"], settings["municipality"]) if x),
             "renderer_text": renderer_text(which, rversion), "data_cutoff": cutoff,
             "data_cutoff_text": cutoff_text(year, cutoff), "chapters": len(runs),
-            "published_base": published_base(settings["published_url"], year, __version__)}
+            "published_base": published_base(settings["published_url"], year, __version__),
+            "preliminary": bool(preliminary)}
+    if preliminary:
+        info["data_description"] = (f"**Preliminära uppgifter:** {year} var inte slut när rapporten byggdes, så "
+                                    "siffrorna kan ändras när resten av året kommer in. " + info["data_description"])
 
     build_dir = PATHS.build_year(year)
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -1433,6 +1456,7 @@ def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publ
                            for r in runs},
             "chapters": [{"notebook": portable_path(r.source)} for r in runs],
             "data": {"fingerprint": info["fingerprint"], "synthetic": synthetic, "cutoff": cutoff or None,
+                     "preliminary": bool(preliminary),
                      "pseudonym_key": data_manifest.get("pseudonym_key"),
                      "inputs": {k: v["sha256"] for k, v in data_manifest.get("inputs", {}).items()}},
             "renderer": {"name": which, "version": rversion, "text": info["renderer_text"]},

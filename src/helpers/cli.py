@@ -33,6 +33,8 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-cutoff", default=None, metavar="ÅÅÅÅ-MM-DD",
                    help="sista dag med data (standard: rapportårets slut); ett senare datum tar med stickprovet "
                         "i mars året efter, som rapporten 2021 gjorde (2021-03-31 för rapportår 2020)")
+    p.add_argument("--preliminary", action="store_true",
+                   help="tillåt ett rapportår som inte är slut; rapporten säger på varje sida att uppgifterna är preliminära")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,14 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             return ingest.main([])
         if args.command == "render":
             build.render(args.year, renderer=args.renderer, jobs=args.jobs, data_cutoff=args.data_cutoff,
-                         use_cache=not args.no_cache, publish=not args.no_publish)
+                         use_cache=not args.no_cache, publish=not args.no_publish, preliminary=args.preliminary)
             return 0
         if args.command == "bench":
             times = {}
             for label, cache in (("kall", False), ("varm", True)):
                 t = time.perf_counter()
                 build.render(args.year, renderer=args.renderer, jobs=args.jobs, data_cutoff=args.data_cutoff,
-                             use_cache=cache,
+                             use_cache=cache, preliminary=args.preliminary,
                              publish=False, log=lambda _m: None)
                 times[label] = time.perf_counter() - t
             for label, s in times.items():

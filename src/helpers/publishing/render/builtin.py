@@ -185,7 +185,7 @@ def render(stage: Path, out_dir: Path, *, synthetic: bool, footer_note: str = ""
          "--toc", "--toc-depth=2", f"--template={_asset('book.html')}", "--standalone",
          *[f"--css={Path(c).name}" for c in css],
          *([f"--include-before-body={banner}"] if synthetic and banner.is_file() else []),
-         f"--variable=provenance:{provenance}",
+         f"--variable=provenance:{provenance}", f"--variable=footer-note:{footer_note}",
          f"--output={html_dir}"],
         work,
     ))
