@@ -37,10 +37,6 @@ def read_sheet(book: pd.ExcelFile | Path, name: str) -> pd.DataFrame:
     return pd.read_excel(book, sheet_name=name, dtype=object, engine=None if isinstance(book, pd.ExcelFile) else ENGINE)
 
 
-def _blank(v: object) -> bool:
-    return v is None or (type(v) is float and v != v) or (type(v) is str and not v.strip())
-
-
 _BOOL_WORDS = {"ja": True, "true": True, "1": True, "nej": False, "false": False, "0": False}
 
 
@@ -54,9 +50,18 @@ def convert_column(values: np.ndarray, kind: str) -> tuple[list, np.ndarray] | N
 
     The converted values are those of the cell-by-cell reading: ``datetime.date`` for dates,
     ``int``, ``float``, ``bool``, and stripped text (for ``pnr``, the text still to normalise)."""
-    blank = np.fromiter((_blank(v) for v in values), dtype=bool, count=len(values))
-    present = [v for v, b in zip(values, blank, strict=True) if not b]
+    blank = pd.isna(values)  # None and NaN (blank cells), at C speed
+    if not set(map(type, values[blank])) <= {float, type(None)}:
+        return None  # NaT or pd.NA: not what a reader gives for a blank cell
+    present = values[~blank].tolist()
     types = set(map(type, present))
+    if str in types:  # text of only spaces is blank too
+        spaces = np.fromiter((type(v) is str and not v.strip() for v in present), dtype=bool, count=len(present))
+        if spaces.any():
+            blank = blank.copy()
+            blank[np.flatnonzero(~blank)[spaces]] = True
+            present = [v for v, b in zip(present, spaces, strict=True) if not b]
+            types = set(map(type, present))
     out: list = [None] * len(values)
     where = np.flatnonzero(~blank)
     if not types:
