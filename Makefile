@@ -17,7 +17,7 @@ CUTOFF ?=
 CUTOFF_ARG := $(if $(CUTOFF),--data-cutoff $(CUTOFF),)
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: help venv lock data report report-builtin test lint format bench browser clean clean-all
+.PHONY: help venv lock data report report-builtin test lint format bench bench-scale browser clean clean-all
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets (YEAR=$(YEAR)):\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ format: venv ## Format code and strip notebook outputs
 
 bench: venv ## Print cold and warm render times
 	$(BIN)/genomlysning bench --year $(YEAR)
+
+bench-scale: venv ## Ingest time and peak memory at 1×, 10× and 100× the demo volume (generated in a temp dir; 100×: one year)
+	$(BIN)/python -m helpers.bench_scale
 
 browser: ## Install headless Chromium and poppler-utils for the HTML and PDF tests (Debian, needs root)
 	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || \
