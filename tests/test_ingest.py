@@ -184,12 +184,20 @@ def dec_rows(year: int = YEAR) -> list[dict[str, object]]:
     ]
 
 
+BEF_GROUPS = ("0-5", "6-12", "13-17", "18-20")
+
+
 def bef_rows() -> list[dict[str, object]]:
-    return [
+    """Population per stadsdel and age group: every stadsdel has every age group once (the first
+    three rows are one per stadsdel, for the cases that change a cell)."""
+    first = [
         {"Stadsdel": "Berga", "Åldersgrupp": "0-5", "Antal": 1200},
         {"Stadsdel": "Centrum", "Åldersgrupp": "6-12", "Antal": 900},
         {"Stadsdel": "Ryd", "Åldersgrupp": "13-17", "Antal": 0},
     ]
+    rest = [{"Stadsdel": r["Stadsdel"], "Åldersgrupp": g, "Antal": 500 + 10 * i}
+            for r in first for i, g in enumerate(BEF_GROUPS) if g != r["Åldersgrupp"]]
+    return first + rest
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
@@ -980,6 +988,24 @@ BEF_AGES = [(i, YEAR - 1, a) for i, a in enumerate(range(20))] + [(20 + i, YEAR,
 
 FUTURE = dt.datetime.combine(dt.date.today() + dt.timedelta(days=60), dt.time())
 
+
+def samordningsnummer(index: int) -> str:
+    """The samordningsnummer of ``PERSONS[index]`` (the day plus 60, the same serial)."""
+    p = PERSONS[index]
+    nine = f"{p.birth:%y%m}{p.birth.day + 60:02d}{p.serial:03d}"
+    return f"{p.birth:%Y%m}{p.birth.day + 60:02d}-{p.serial:03d}{pnr.luhn_check_digit(nine)}"
+
+
+def akt_samordning_wrong_sex(raw: Path) -> None:
+    """Row 0 with its samordningsnummer (serial 981, odd second-to-last digit: Pojke) and Kön Flicka."""
+    rows = akt_rows()
+    rows[0].update({"Personnummer": samordningsnummer(0), "Kön": "Flicka"})
+    write_akt(raw, rows)
+
+
+def bef_without(*pairs: tuple[str, str]) -> Callable[[Path], None]:
+    return lambda raw: write_struktur(raw, [r for r in bef_rows() if (r["Stadsdel"], r["Åldersgrupp"]) not in pairs])
+
 BAD_CASES = (
     Bad("saknat blad", lambda raw: write_akt(raw, sheet="Blad1"), AKT_FILE, AKT_SHEET.name, None, None, "bladet saknas"),
     Bad("saknat blad struktur", lambda raw: write_struktur(raw, sheet="Blad1"), STR_FILE, "Befolkning", None, None, "bladet saknas"),
@@ -1021,6 +1047,8 @@ BAD_CASES = (
         INS_FILE, "Insatser", 3, "Slutdatum", "ligger före startdatumet"),
     Bad("datum i framtiden", utr_cells(3, Slutdatum=FUTURE),
         UTR_FILE, "Utredningar", 5, "Slutdatum", f"datumet {FUTURE.date().isoformat()} ligger efter dagens datum"),
+    Bad("datum i framtiden i insatser", ins_cells(3, Slutdatum=FUTURE),
+        INS_FILE, "Insatser", 5, "Slutdatum", f"datumet {FUTURE.date().isoformat()} ligger efter dagens datum"),
     # utredningar: Utfall and Bedömning
     Bad("utfall utan slutdatum", utr_cells(1, Utfall="Överflyttad"),
         UTR_FILE, "Utredningar", 3, "Utfall", "utfallet 'Överflyttad' anges bara för ett avslutat ärende"),
@@ -1052,6 +1080,21 @@ BAD_CASES = (
         UTR_FILE, "Utredningar", 3, "Kön", "'Pojke' stämmer inte med personnumret"),
     Bad("kön mot personnumret i insatser", ins_cells(1, Kön="Pojke"),
         INS_FILE, "Insatser", 3, "Kön", "'Pojke' stämmer inte med personnumret"),
+    Bad("kön mot samordningsnumret", akt_samordning_wrong_sex,
+        AKT_FILE, AKT_SHEET.name, 2, "Kön", "'Flicka' stämmer inte med personnumret (näst sista siffran ger 'Pojke')"),
+    # codes with invisible or look-alike characters: rejected, the odd characters shown by code point
+    Bad("kod med kyrilliskt o", cell(2, "Kön", "P\u043ejke"), AKT_FILE, AKT_SHEET.name, 4, "Kön",
+        "ser ut som koden 'Pojke' men innehåller U+043E (CYRILLIC SMALL LETTER O)"),
+    Bad("kod med nollbrett mellanslag", cell(0, "Stadsdel", "Ber\u200bga"), AKT_FILE, AKT_SHEET.name, 2, "Stadsdel",
+        "ser ut som koden 'Berga' men innehåller U+200B (ZERO WIDTH SPACE)"),
+    Bad("kod med hårt mellanslag", cell(0, "Aktualiseringstyp", "Anmälan\u00a00-17"), AKT_FILE, AKT_SHEET.name, 2,
+        "Aktualiseringstyp", "ser ut som koden 'Anmälan 0-17' men innehåller U+00A0 (NO-BREAK SPACE)"),
+    Bad("kod med dubbla mellanslag", utr_cells(2, Utfall="Ingen  insats"), UTR_FILE, "Utredningar", 4, "Utfall",
+        "ser ut som koden 'Ingen insats' men har extra mellanslag"),
+    # a yearly extract's files are an unbroken series of years
+    Bad("år saknas i serien", lambda raw: write_akt(raw, akt_rows(YEAR - 2), name=f"aktualiseringar_{YEAR - 2}.xlsx"),
+        f"aktualiseringar_{YEAR - 1}.xlsx", None, None, None,
+        f"året {YEAR - 1} saknas i serien av aktualiseringar ({YEAR - 2}, {YEAR} finns)"),
     # across files
     Bad("insats-id i två årsfiler", insats_id_again_next_year,
         "insatser_2021.xlsx", "Insatser", 2, "Insats-ID", f"id 'I2020-0001' finns också i {INS_FILE}, rad 2"),
@@ -1243,6 +1286,14 @@ STRUKTUR_BAD_CASES = (
         f"Linköpings antal (100) är större än Östergötlands läns (59, rad 6) för {YEAR - 1} och 'Psykiatrisk tvångsvård'"),
     Bad("psykisk ohälsa: antal som text", str_cells(PSYK, 3, {"Antal": "många"}), STR_FILE, PSYK, 5, "Antal",
         "'många' är inte ett heltal"),
+    # struktur: Befolkning, one row per stadsdel and age group, every age group
+    Bad("befolkning: samma stadsdel och åldersgrupp två gånger", lambda raw: write_struktur(raw, again(0)(bef_rows())),
+        STR_FILE, "Befolkning", 2 + len(bef_rows()), "Åldersgrupp",
+        "stadsdelen 'Berga' och åldersgruppen '0-5' finns redan på rad 2; högst en rad per stadsdel och åldersgrupp"),
+    Bad("befolkning: åldersgrupper saknas", bef_without(("Ryd", "0-5"), ("Ryd", "18-20")), STR_FILE, "Befolkning", 4,
+        "Åldersgrupp", "stadsdelen 'Ryd' saknar åldersgrupperna '0-5', '18-20'"),
+    Bad("struktur: år saknas i serien", lambda raw: write_struktur(raw, name=f"struktur_{YEAR - 3}.xlsx"),
+        f"struktur_{YEAR - 1}.xlsx", None, None, None, f"året {YEAR - 1} saknas i serien av struktur"),
     # struktur_offentlig: SCB's population by age and Kolada's key figures
     Bad("befolkning efter ålder: samma rad två gånger", off_rows("Befolkning", again(24)), OFF_FILE, "Befolkning", 42,
         "Ålder", f"regionen '0580', året {YEAR} och åldern 4 finns redan på rad 26"),

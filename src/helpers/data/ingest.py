@@ -23,6 +23,7 @@ import re
 import shutil
 import sys
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,6 +166,11 @@ CROSS_COLUMN_RULES: dict[str, tuple[str, ...]] = {
         "Högst en rad per `Kommun-id`, `Grupp`, `KPI-id` och `År`.",
         "`År` får inte ligga efter innevarande år.",
     ),
+    "befolkning": (
+        "Högst en rad per `Stadsdel` och `Åldersgrupp`.",
+        "Varje stadsdel i bladet har en rad för varje åldersgrupp i kodlistan för `Åldersgrupp` (antalet per "
+        "1 000 invånare räknas från raderna).",
+    ),
     "befolkningsprognos": (
         "`Prognosår` får inte ligga före filens år.",
         "Högst en rad per `Stadsdel` och `Prognosår`.",
@@ -254,7 +260,8 @@ CROSS_FILE_SCOPE = (
     "hänvisar (fil, blad, rad och kolumn), med den post den hänvisar till. En hänvisning till ett annat "
     "extrakt kontrolleras bara om det extraktet finns i data/raw och alla dess filer kunde läsas "
     "(annars redovisas bara det felet). Ett id som inte hittas är ett fel: leverera därför extrakten "
-    "för samma år."
+    "för samma år. Ett extrakts årsfiler ska vara en obruten följd av år: inget år får saknas mellan det "
+    "första och det sista (ett saknat år skulle räknas som tolv månader utan ärenden)."
 )
 
 
@@ -387,6 +394,47 @@ def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem], book: pd.Exce
     return frame
 
 
+#: Letters from other scripts that look like Latin letters (Cyrillic and Greek), folded to the
+#: Latin letter when a code is not in its code list (:func:`_unknown_code`).
+_CONFUSABLES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j", "ѕ": "s",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+    "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
+    "ο": "o", "α": "a", "ν": "v", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K",
+    "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+})
+
+
+def _folded(value: str) -> str:
+    """``value`` as plain text: NFKC-normalised (no-break and other odd spaces become spaces, full-width
+    letters plain), without invisible characters (format characters such as U+200B, soft hyphen),
+    runs of white space as one space, and look-alike Cyrillic and Greek letters as Latin."""
+    text = unicodedata.normalize("NFKC", value)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(text.split()).translate(_CONFUSABLES)
+
+
+def _code_point(ch: str) -> str:
+    return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'okänt tecken')})"
+
+
+def _unknown_code(value: object, allowed: set[str], shown: str) -> str:
+    """The problem for a code not in its code list. A value that would be a valid code but for
+    invisible or look-alike characters (it looks the same on screen) says so, by code point."""
+    rule = f"okänd kod '{value}' (tillåtna: {shown})"
+    if not isinstance(value, str):
+        return rule
+    folded = _folded(value)
+    if folded == value or folded not in allowed:
+        return rule
+    ordinary = set("".join(allowed))
+    odd = list(dict.fromkeys(ch for ch in value if ch not in ordinary or (ch.isspace() and ch != " ")))
+    what = (f"innehåller {', '.join(map(_code_point, odd))}" if odd
+            else "har extra mellanslag")
+    return (f"okänd kod '{value}': ser ut som koden '{folded}' men {what}; skriv koden med vanliga tecken "
+            f"(tillåtna: {shown})")
+
+
 def _check_column(
     frame: pd.DataFrame, col: Column, fname: str, sheet: str, year: int | None, problems: list[Problem],
     invalid: set[int] | None = None,
@@ -451,7 +499,7 @@ def _check_column(
             out.append(None)
             continue
         if allowed is not None and v not in allowed:
-            bad(i, f"okänd kod '{v}' (tillåtna: {', '.join(sorted(allowed))[:200]})")
+            bad(i, _unknown_code(v, allowed, ", ".join(sorted(allowed))[:200]))
         if col.min is not None and isinstance(v, int | float) and v < col.min:
             bad(i, f"värdet {v} är mindre än {col.min:g}")
         if col.max is not None and isinstance(v, int | float) and v > col.max:
@@ -494,7 +542,7 @@ def _check_converted(out: list, blank: np.ndarray, col: Column, allowed: set[str
     else:
         if allowed is not None:
             shown = ", ".join(sorted(allowed))[:200]
-            found += [(i, 1, f"okänd kod '{out[i]}' (tillåtna: {shown})") for i in present if out[i] not in allowed]
+            found += [(i, 1, _unknown_code(out[i], allowed, shown)) for i in present if out[i] not in allowed]
         if col.kind in ("int", "float") and (col.min is not None or col.max is not None) and present:
             nums = np.array([out[i] for i in present], dtype=float)
             if col.min is not None:
@@ -654,6 +702,8 @@ def _row_rules(df: pd.DataFrame, valid: pd.DataFrame, sheet: Sheet, year: int | 
         problems += _skolresultat_rules(df, ok, header)
     if table == "psykisk_ohalsa" and year is not None:
         problems += _psykisk_ohalsa_rules(df, ok, header, year)
+    if table == "befolkning":
+        problems += _befolkning_rules(df, ok, header, sheet)
     if table == "befolkning_alder":
         problems += _befolkning_alder_rules(df, ok, header)
     if table == "struktur_nyckeltal":
@@ -1074,6 +1124,32 @@ def _befolkning_alder_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], head
     return problems
 
 
+def _befolkning_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str], sheet: Sheet) -> list[Problem]:
+    """The population per stadsdel and age group (struktur, Befolkning): one row per stadsdel and
+    age group, and every stadsdel in the sheet has every age group of the contract (the rates per
+    1 000 are computed from these rows)."""
+    problems: list[Problem] = []
+    keys = ["stadsdel", "aldersgrupp"]
+    rows = ok(*keys)
+    _duplicate_keys(problems, df, rows, keys, header["aldersgrupp"],
+                    lambda r: f"stadsdelen '{r['stadsdel']}' och åldersgruppen '{r['aldersgrupp']}'",
+                    "stadsdel och åldersgrupp")
+    groups = list(next(c for c in sheet.columns if c.name == "aldersgrupp").codes)
+    first: dict[str, dict] = {}
+    present: dict[str, set[str]] = {}
+    for rec in df.loc[rows.to_numpy(dtype=bool), ["stadsdel", "aldersgrupp", *_META]].to_dict("records"):
+        first.setdefault(str(rec["stadsdel"]), rec)
+        present.setdefault(str(rec["stadsdel"]), set()).add(str(rec["aldersgrupp"]))
+    for area, rec in first.items():
+        missing = [g for g in groups if g not in present[area]]
+        if missing:
+            problems.append(Problem(rec["_file"], rec["_sheet"], int(rec["_row"]), header["aldersgrupp"], (
+                f"stadsdelen '{area}' saknar {'åldersgruppen' if len(missing) == 1 else 'åldersgrupperna'} "
+                f"{', '.join(repr(g) for g in missing)}; varje stadsdel i bladet ska ha en rad för varje "
+                f"åldersgrupp ({', '.join(groups)})")))
+    return problems
+
+
 def _struktur_nyckeltal_rules(df: pd.DataFrame, ok: Callable[..., pd.Series], header: dict[str, str]) -> list[Problem]:
     """Kolada's key figures for the structural chapter (struktur_offentlig, Nyckeltal): a four-digit
     code, the KPI's short name from ``kolada_struktur`` and one row per code, KPI and year."""
@@ -1408,6 +1484,23 @@ def pseudonymise_ids(df: pd.DataFrame, key: str, columns: list[str]) -> pd.DataF
     return df
 
 
+def _gaps(found: list[tuple[Path, Extract, int | None]]) -> list[Problem]:
+    """A year missing inside the series of a yearly extract's files (the rule in
+    :data:`CROSS_FILE_SCOPE`): one problem per missing file."""
+    years: dict[str, tuple[Extract, set[int]]] = {}
+    for _, extract, year in found:
+        if year is not None:
+            years.setdefault(extract.name, (extract, set()))[1].add(year)
+    problems = []
+    for extract, present in years.values():
+        for missing in sorted(set(range(min(present), max(present) + 1)) - present):
+            problems.append(Problem(extract.filename(missing), None, None, None, (
+                f"filen saknas: året {missing} saknas i serien av {extract.name} ({_years(sorted(present))} finns); "
+                "årsfilerna ska vara en obruten följd av år (ett saknat år skulle räknas som tolv månader utan "
+                "ärenden)")))
+    return problems
+
+
 def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], list[Problem]]:
     """Match the files in ``raw_dir`` to extracts of the contract."""
     by_name = {e.name: e for e in EXTRACTS}
@@ -1426,6 +1519,7 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, Extract, int | None]], lis
             problems.append(Problem(path.name, None, None, None, "filnamnet ska " + ("ange år" if extract.yearly else "inte ange år")))
             continue
         found.append((path, extract, year))
+    problems += _gaps(found)
     for extract in EXTRACTS:
         if extract.needed_by_demo and not any(e is extract for _, e, _ in found):
             problems.append(Problem(extract.filename(0).replace("_0", "_ÅÅÅÅ"), None, None, None, "extraktet saknas i data/raw"))
