@@ -133,6 +133,7 @@ def test_a_preliminary_report_says_so_on_every_page(rendered):
     rendered.render(2020, "--preliminary", "--no-publish")
     pages = sorted(rendered.book.rglob("*.html"))
     assert pages and all("preliminära data för 2020" in p.read_text(encoding="utf-8") for p in pages)
+    assert "Preliminära uppgifter." in (rendered.book / "index.html").read_text(encoding="utf-8")
     pdf = next(rendered.book.rglob("*.pdf"))
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     if text:  # poppler-utils present

@@ -879,6 +879,13 @@ def key_figures_markdown(kf: pd.DataFrame, titles: dict[str, str] | None = None)
     return "\n".join(out)
 
 
+PRELIMINARY_HTML = ('<div class="demo-banner" role="note" lang="sv"><strong>Preliminära uppgifter.</strong> '
+                    "Rapportåret var inte slut när rapporten byggdes; siffrorna kan ändras.</div>\n")
+PRELIMINARY_TEX = ("% Banner on every PDF page: preliminary figures (written by helpers.build).\n"
+                   "\\usepackage{xcolor}\n\\usepackage[automark]{scrlayer-scrpage}\n\\pagestyle{scrheadings}\n"
+                   "\\chead*{\\textcolor{red!60!black}{\\small\\textbf{@WHAT@Preliminära uppgifter}}}\n")
+
+
 def edition_label(info: dict[str, Any]) -> str:
     """"data för 2020 · version 0.7.0", or "preliminära data för 2026 …" for a year not yet over:
     in the page footer of every page and the subtitle."""
@@ -1057,6 +1064,11 @@ def stage_book(year: int, runs: list[ChapterRun], kf: pd.DataFrame, info: dict[s
     if not info["synthetic"]:
         (stage / "assets" / "_banner.html").write_text("", encoding="utf-8")
         (stage / "assets" / "_banner.tex").write_text("% real data: no banner\n", encoding="utf-8")
+    if info.get("preliminary"):  # every page of a preliminary report says so (HTML banner, PDF header)
+        html_banner = stage / "assets" / "_banner.html"
+        html_banner.write_text(html_banner.read_text(encoding="utf-8") + PRELIMINARY_HTML, encoding="utf-8")
+        what = "Syntetiska demodata -- inte verkliga uppgifter · " if info["synthetic"] else ""
+        (stage / "assets" / "_banner.tex").write_text(PRELIMINARY_TEX.replace("@WHAT@", what), encoding="utf-8")
     nbdir = stage / "notebooks"
     nbdir.mkdir(parents=True, exist_ok=True)
     for r in runs:

@@ -184,7 +184,7 @@ def render(stage: Path, out_dir: Path, *, synthetic: bool, footer_note: str = ""
         [pandoc, *common, "--to=chunkedhtml", "--split-level=1", "--chunk-template=%i.html",
          "--toc", "--toc-depth=2", f"--template={_asset('book.html')}", "--standalone",
          *[f"--css={Path(c).name}" for c in css],
-         *([f"--include-before-body={banner}"] if synthetic and banner.is_file() else []),
+         *([f"--include-before-body={banner}"] if banner.is_file() and banner.read_text(encoding="utf-8").strip() else []),
          f"--variable=provenance:{provenance}", f"--variable=footer-note:{footer_note}",
          f"--output={html_dir}"],
         work,
