@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -132,8 +133,9 @@ class Period:
         return self.placements[-1].end
 
 
+@functools.cache
 def lagrum_grupp(lagrum: str) -> str:
-    return codes.lagrum_grupp()[lagrum]
+    return codes.lagrum_grupp()[lagrum]  # cached: called for every pair of candidate placements
 
 
 class Placements:
