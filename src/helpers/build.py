@@ -305,6 +305,10 @@ def chapter_parameters(year: int, data_manifest: dict[str, Any], data_cutoff: st
             "synthetic": bool(data_manifest.get("synthetic", False)), "data_cutoff": data_cutoff or ""}
 
 
+#: What jupyter_client says when a kernel dies before it answers (a start-up failure, not the chapter's).
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+
+
 def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict[str, Any],
                 *, use_cache: bool = True, data_cutoff: str = "") -> ChapterRun:
     """Execute one chapter notebook with papermill (or reuse the cached run)."""
@@ -325,6 +329,9 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
            "--kernel", "python3"]  # the project's own Python (ipykernel in .venv), whatever the notebook says
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "Agg"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0 and KERNEL_START_FAILURE in proc.stderr:
+        # The kernel did not start (a busy machine): that is not the chapter's fault, so try once more.
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t
     if proc.returncode != 0:
         message = _failure(executed, notebook)
