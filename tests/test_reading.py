@@ -88,3 +88,66 @@ def test_missing_sheet_raises_value_error(tmp_path):
     _write(path, ROWS[:1])
     with pytest.raises(ValueError, match="not found"):
         reading.read_sheet(path, "Annat")
+
+
+def _same_cell(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    return (a != a and b != b) or a == b  # NaN is NaN
+
+
+def _assert_read_as_pandas(path):
+    """Every sheet of ``path``: :func:`reading.read_sheet` gives pandas' frame cell for cell (type and value)."""
+    with reading.open_book(path) as book:
+        for name in book.sheet_names:
+            expected = pd.read_excel(book, sheet_name=name, dtype=object)
+            got = reading.read_sheet(book, name)
+            assert list(got.columns) == list(expected.columns), name
+            assert got.index.equals(expected.index), name
+            assert list(got.dtypes) == list(expected.dtypes), name
+            for c in expected.columns:
+                pairs = zip(got[c].tolist(), expected[c].tolist(), strict=True)
+                assert all(_same_cell(a, b) for a, b in pairs), (name, c, got[c].tolist(), expected[c].tolist())
+
+
+def test_read_sheet_gives_pandas_frame_cell_for_cell(tmp_path):
+    """The column-wise reading (reading._frame) and pd.read_excel agree on odd cells: text that pandas
+    reads as blank ("NA", "null", ""), whole and other numbers, dates and date-times, times,
+    booleans, blank cells, and sheets it leaves to pandas (a repeated or blank header, one column,
+    booleans beside numbers, no data rows)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Udda"
+    ws.append(["Text", "Tal", "Datum", "Blandat", "Tom", "Sant"])
+    cells = [
+        ["NA", 1.0, dt.date(2020, 1, 5), "N/A", None, True],
+        ["", 2.5, dt.datetime(2020, 3, 1, 12, 30), 7, None, False],
+        ["null", -0.0, None, dt.date(2021, 2, 3), None, "Ja"],
+        [" ", 1e15, dt.datetime(2020, 2, 1), dt.time(8, 15), None, None],
+        ["nan", 3, "2020-12-31", 1.5, None, True],
+        ["None", None, dt.date(2020, 1, 5), "text", None, "nej"],
+        ["  fri text  ", 4e15, dt.date(1999, 12, 31), dt.datetime(2020, 1, 1), None, False],
+    ]
+    for row in cells:
+        ws.append(row)
+    for title, rows in (("Dubbel", [["A", "A"], [1, 2]]), ("Ensam", [["A"], [1], ["NA"]]),
+                        ("Blandning", [["A", "B"], [True, 1], [1, False]]), ("Tomrad", [["A", "B"]]),
+                        ("Blank rubrik", [["A", None, "C"], [1, 2, 3]]), ("Talrubrik", [["A", 2020], ["x", 1]]), ("Stort", [["A", "B"], [1e20, 1]])):
+        sheet = wb.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path = tmp_path / "udda.xlsx"
+    wb.save(path)
+    _assert_read_as_pandas(path)
+    with reading.open_book(path) as book:
+        rows = book._reader.get_sheet_by_name("Udda").to_python(skip_empty_area=False)
+    assert reading._frame(rows) is not None  # the odd cells themselves take the column-wise path
+
+
+def test_read_sheet_of_the_demo_extracts_is_pandas_frame(tmp_path):
+    """The synthetic extracts (a few of each kind) read column-wise give pandas' frames."""
+    from helpers.data.synth import generate
+
+    generate.main(tmp_path)
+    for path in sorted(tmp_path.glob("*_2020.xlsx")) + [tmp_path / "jamforelse.xlsx"]:
+        _assert_read_as_pandas(path)

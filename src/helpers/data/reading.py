@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
 #: The pandas engine for reading the extracts.
 ENGINE = "calamine"
@@ -34,8 +35,73 @@ def open_book(path: Path) -> pd.ExcelFile:
 
 def read_sheet(book: pd.ExcelFile | Path, name: str) -> pd.DataFrame:
     """Sheet ``name`` as raw cells: the first row is the header, every cell an object. Raises
-    ``ValueError`` ("Worksheet named … not found") if the workbook has no such sheet."""
-    return pd.read_excel(book, sheet_name=name, dtype=object, engine=None if isinstance(book, pd.ExcelFile) else ENGINE)
+    ``ValueError`` ("Worksheet named … not found") if the workbook has no such sheet.
+
+    The frame is the one ``pd.read_excel(book, sheet_name=name, dtype=object)`` gives, cell for
+    cell, built a column at a time from calamine's rows (:func:`_frame`) rather than by pandas'
+    cell-by-cell conversion and text parser (at ten times the demo volume, most of reading's time
+    after calamine's own). A sheet that is not a plain table goes through ``pd.read_excel``."""
+    if not isinstance(book, pd.ExcelFile):
+        with open_book(book) as opened:
+            return read_sheet(opened, name)
+    if ENGINE == "calamine":
+        rows = book._reader.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        frame = _frame(rows)
+        if frame is not None:
+            return frame
+    return pd.read_excel(book, sheet_name=name, dtype=object)
+
+
+#: Text that ``pd.read_excel`` reads as a blank cell (NaN): pandas' default ``na_values``.
+_NA_TEXT = frozenset(STR_NA_VALUES)
+#: The types of calamine's cells.
+_CELL_TYPES = {str, float, int, bool, dt.date, dt.datetime, dt.time, dt.timedelta}
+
+
+def _frame(rows: list[list]) -> pd.DataFrame | None:
+    """calamine's rows (the header first) as ``pd.read_excel(..., dtype=object)`` makes them, or
+    ``None`` for a sheet that is not a plain table (no data rows, a header cell that is not
+    distinct text, a single column, a cell of another type, or a column where pandas would make
+    ``True`` and ``1`` one value): ``pd.read_excel`` reads those."""
+    if len(rows) < 2 or len(rows[0]) < 2:
+        return None
+    header = rows[0]
+    if not all(type(h) is str and h not in _NA_TEXT for h in header) or len(set(header)) != len(header):
+        return None
+    columns = {}
+    for title, cells in zip(header, zip(*rows[1:], strict=True), strict=True):
+        values = _cells(cells)
+        if values is None:
+            return None
+        columns[title] = values
+    return pd.DataFrame(columns, dtype=object)
+
+
+def _cells(cells: tuple) -> np.ndarray | None:
+    """One column's cells as pandas reads them: whole floats as ``int``, dates as ``datetime``
+    (pandas' reader with calamine), and text of ``na_values`` (an empty cell is ``""``) as NaN.
+    ``None`` for a column with booleans and numbers (pandas would turn one into the other)."""
+    kinds = list(map(type, cells))
+    types = set(kinds)
+    if not types <= _CELL_TYPES or (bool in types and types & {int, float}):
+        return None
+    values = np.empty(len(cells), dtype=object)
+    values[:] = cells
+    if str in types:
+        for text in _NA_TEXT.intersection(cells):  # usually "" alone (blank cells), or nothing
+            values[values == text] = np.nan
+    if float in types:
+        where = np.flatnonzero([k is float for k in kinds]) if len(types) > 1 else np.arange(len(cells))
+        numbers = values[where].astype(float)
+        whole = np.isfinite(numbers) & (np.trunc(numbers) == numbers)
+        if (np.abs(numbers[whole]) >= 2**62).any():  # beyond int64: int() of each, by pandas
+            return None
+        values[where[whole]] = numbers[whole].astype(np.int64).tolist()
+    if dt.date in types:  # a date cell: a datetime at midnight (a datetime cell is a date too, but stays)
+        where = np.flatnonzero([k is dt.date for k in kinds])
+        days = {d: dt.datetime(d.year, d.month, d.day) for d in set(values[where].tolist())}
+        values[where] = [days[d] for d in values[where].tolist()]
+    return values
 
 
 _BOOL_WORDS = {"ja": True, "true": True, "1": True, "nej": False, "false": False, "0": False}
@@ -57,7 +123,13 @@ def convert_column(values: np.ndarray, kind: str) -> tuple[list, np.ndarray] | N
     present = values[~blank].tolist()
     types = set(map(type, present))
     if str in types:  # text of only spaces is blank too
-        spaces = np.fromiter((type(v) is str and not v.strip() for v in present), dtype=bool, count=len(present))
+        if types == {str}:  # by distinct value: a column holds few texts of only spaces, if any
+            spaces = np.zeros(len(present), dtype=bool)
+            cells = np.array(present, dtype=object)
+            for text in {v for v in set(present) if not v.strip()}:
+                spaces |= cells == text
+        else:
+            spaces = np.fromiter((type(v) is str and not v.strip() for v in present), dtype=bool, count=len(present))
         if spaces.any():
             blank = blank.copy()
             blank[np.flatnonzero(~blank)[spaces]] = True
@@ -69,7 +141,8 @@ def convert_column(values: np.ndarray, kind: str) -> tuple[list, np.ndarray] | N
         return out, blank
     if kind == "date":
         if all(issubclass(t, dt.datetime) for t in types):
-            conv = [v.date() for v in present]
+            days = {v: v.date() for v in set(present)}  # a column holds few distinct days
+            conv = list(map(days.__getitem__, present))
         elif types == {dt.date}:
             conv = present
         else:
@@ -91,9 +164,9 @@ def convert_column(values: np.ndarray, kind: str) -> tuple[list, np.ndarray] | N
     elif kind in ("code", "str", "pnr"):
         if types != {str}:
             return None
-        conv = [v.strip() for v in present]
+        conv = list(map(str.strip, present))
     else:
         return None
-    for i, c in zip(where.tolist(), conv, strict=True):
-        out[i] = c
-    return out, blank
+    cells = np.empty(len(values), dtype=object)  # None where blank
+    cells[where] = conv
+    return cells.tolist(), blank
