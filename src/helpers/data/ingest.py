@@ -15,9 +15,12 @@ Command line: ``python -m helpers.data.ingest [--raw DIR] [--processed DIR]`` (:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -25,7 +28,8 @@ import sys
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -522,25 +526,22 @@ def _check_converted(out: list, blank: np.ndarray, col: Column, allowed: set[str
     if col.required:
         found += [(i, 0, "värde saknas") for i in np.flatnonzero(blank).tolist()]
     present = np.flatnonzero(~blank).tolist()
+    distinct = set(out) - {None}  # (blank cells are None) the checks go by distinct value; rows only for a broken one
     if col.kind == "pnr":
-        numbers: dict[str, str | ValueError] = {}
-        for v in {out[i] for i in present}:
-            try:
-                numbers[v] = pnr.normalise(v)
-            except ValueError as exc:
-                numbers[v] = exc
-        for i in present:
-            v = numbers[out[i]]
-            if isinstance(v, ValueError):
+        texts = list(distinct)
+        numbers = dict(zip(texts, pnr.normalise_many(texts), strict=True))
+        broken = any(isinstance(v, ValueError) for v in numbers.values())
+        for i, v in zip(present, map(numbers.__getitem__, [out[i] for i in present]), strict=True):
+            if broken and isinstance(v, ValueError):
                 found.append((i, 1, f"ogiltigt personnummer ({v})"))
                 v = None
             out[i] = v
     elif col.kind == "date":
-        if col.in_year and year is not None:
+        if col.in_year and year is not None and any(v.year != year for v in distinct):
             found += [(i, 1, f"datumet {out[i].isoformat()} ligger utanför extraktets år {year}")
                       for i in present if out[i].year != year]
     else:
-        if allowed is not None:
+        if allowed is not None and not distinct <= allowed:
             shown = ", ".join(sorted(allowed))[:200]
             found += [(i, 1, _unknown_code(out[i], allowed, shown)) for i in present if out[i] not in allowed]
         if col.kind in ("int", "float") and (col.min is not None or col.max is not None) and present:
@@ -1217,9 +1218,8 @@ def _read_sheets(path: Path, book: pd.ExcelFile, extract: Extract, year: int | N
                 df.loc[df.index.isin(list(rows)), name] = pd.NA
         for header in extract.pseudonymise:
             colname = next(c.name for c in sheet.columns if c.header == header)
-            numbers = df[colname]
-            pseudonyms = {v: pnr.pseudonymise(v, key) for v in numbers.dropna().unique()}
-            df[colname] = numbers.map(pseudonyms).astype("string")
+            # the cells hold numbers already normalised (_check_column)
+            df[colname] = _pseudonymised(df[colname], lambda v: pnr.pseudonymise_normalised(v, key))
         if year is not None and "ar" not in df.columns:  # a sheet's own year column (Budget: År) wins
             df.insert(0, "ar", pd.array([year] * len(df), dtype="Int64"))
         tables[sheet.table] = df
@@ -1476,12 +1476,20 @@ def pseudonymise_ids(df: pd.DataFrame, key: str, columns: list[str]) -> pd.DataF
     """
     if not columns:
         return df
-    df = df.copy()
-    for col in columns:
-        ids = df[col]
-        pseudonyms = {v: pnr.pseudonymise_id(v, key, col) for v in ids.dropna().unique()}
-        df[col] = ids.map(pseudonyms).astype("string")
-    return df
+    return df.assign(**_pseudonymised_ids(df, key, columns))
+
+
+def _pseudonymised_ids(df: pd.DataFrame, key: str, columns: list[str]) -> dict[str, pd.Series]:
+    """The columns of :func:`pseudonymise_ids`, pseudonymised."""
+    return {col: _pseudonymised(df[col], lambda v, col=col: pnr.pseudonymise_id(v, key, col)) for col in columns}
+
+
+def _pseudonymised(values: pd.Series, pseudonym: Callable[[str], str]) -> pd.Series:
+    """``values`` as text, each replaced by ``pseudonym(value)``: computed once per distinct value
+    (an HMAC each), then taken by position; blank cells stay blank."""
+    codes, distinct = pd.factorize(values)
+    table = np.array([pseudonym(v) for v in distinct] + [None], dtype=object)  # code -1 (blank): None
+    return pd.Series(table[codes], index=values.index, name=values.name, dtype=object).astype("string")
 
 
 def _gaps(found: list[tuple[Path, Extract, int | None]]) -> list[Problem]:
@@ -1589,6 +1597,57 @@ def is_current(raw_dir: Path | None = None, processed_dir: Path | None = None) -
     return recorded == input_hashes(raw_dir)
 
 
+#: Workbooks are read in parallel processes (:func:`_read_all`) when together they are at least this
+#: large (bytes): for the demo's 2,8 MB the processes are not worth starting, at ten times the
+#: volume reading is most of ingest's time. Workers: one per core, at most :data:`MAX_WORKERS`.
+PARALLEL_MIN_BYTES = 8_000_000
+MAX_WORKERS = 4
+
+
+_Read = tuple[dict[str, pd.DataFrame], list[Problem], str, bool, dict[str, dict[str, pd.Series]]]
+
+
+def _read_one(path: Path, extract: Extract, year: int | None, key: str, first_year: int | None) -> _Read:
+    """:func:`read_extract` of one workbook, with its hash, whether it is synthetic, and (if it broke
+    no rule) its tables' case ids pseudonymised (:func:`pseudonymise_ids`; the rules across files
+    still need the ids as written, so :func:`run` puts these in place once they are checked)."""
+    with _gc_paused():
+        tables, problems = read_extract(path, extract, year, key, first_year=first_year)
+        ids = _case_id_columns()
+        pseudonyms = {} if problems else {t: _pseudonymised_ids(df, key, ids.get(t, [])) for t, df in tables.items()}
+    return tables, problems, sha256(path), is_synthetic(path), pseudonyms
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while one workbook is read: reading makes millions of
+    objects (cells, rows), hardly any of them in a cycle, and the collector would go through them
+    again and again (about a tenth of ingest's time at ten times the demo volume). What it would
+    have collected is collected when it runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_all(found: list[tuple[Path, Extract, int | None]], key: str, first_year: dict[str, int]) -> list[_Read]:
+    """:func:`_read_one` of every workbook in ``found``, in that order (so the problems come in the
+    same order however they were read). Large inputs are read by a pool of forked processes, the
+    largest workbooks first (the pool stays busy to the end); each returns its frames and problems.
+    Fork, not spawn: a worker starts at once, with the modules the parent has already imported."""
+    jobs = [(path, extract, year, key, first_year.get(extract.name)) for path, extract, year in found]
+    size = {i: path.stat().st_size for i, (path, _, _) in enumerate(found)}
+    workers = min(os.cpu_count() or 1, MAX_WORKERS, len(jobs))
+    if workers < 2 or sum(size.values()) < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        return [_read_one(*job) for job in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {i: pool.submit(_read_one, *jobs[i]) for i in sorted(size, key=lambda i: -size[i])}
+        return [futures[i].result() for i in range(len(jobs))]
+
+
 def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
     """Validate every extract in ``raw_dir`` and write ``processed_dir`` atomically.
 
@@ -1610,10 +1669,11 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
     unread: set[str] = set()  # tables of which some file could not be read
     years: dict[str, list[int]] = {}
     inputs: dict[str, dict] = {}
-    for path, extract, year in found:
-        tables, probs = read_extract(path, extract, year, key, first_year=first_year.get(extract.name))
+    pseudonyms: dict[tuple[str, str], dict[str, pd.Series]] = {}  # (file, table): id columns pseudonymised
+    for (path, extract, year), (tables, probs, digest, synthetic, ids) in zip(found, _read_all(found, key, first_year), strict=True):
         problems.extend(probs)
-        inputs[path.name] = {"sha256": sha256(path), "extract": extract.name, "year": year, "rows": {t: len(df) for t, df in tables.items()}, "synthetic": is_synthetic(path)}
+        pseudonyms.update({(path.name, t): cols for t, cols in ids.items()})
+        inputs[path.name] = {"sha256": digest, "extract": extract.name, "year": year, "rows": {t: len(df) for t, df in tables.items()}, "synthetic": synthetic}
         for sheet in extract.sheets:
             if sheet.table in tables:
                 parts.setdefault(sheet.table, []).append((path.name, sheet.name, tables[sheet.table]))
@@ -1624,8 +1684,7 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
     problems.extend(check_across_files(parts, set(parts) - unread, years))
     if problems:
         raise RawDataError(problems)
-    ids = _case_id_columns()
-    collected = {table: [pseudonymise_ids(df, key, ids.get(table, [])) for _, _, df in frames]
+    collected = {table: [df.assign(**pseudonyms[(fname, table)]) for fname, _, df in frames]  # as pseudonymise_ids
                  for table, frames in parts.items()}
 
     processed_dir.parent.mkdir(parents=True, exist_ok=True)
