@@ -10,6 +10,11 @@ text, unchanged), booleans, dates and date-times (``pd.Timestamp``, a ``datetime
 cells as NaN. Formula cells give their last computed value, as they did with openpyxl
 (``data_only``); merged cells their value in the top-left cell and blanks elsewhere.
 
+The frame is pandas' (``pd.read_excel(..., dtype=object)``) cell for cell, but built a column at a
+time from calamine's rows (:func:`read_sheet`): pandas converts each cell in Python and then runs
+its text parser over them. At ten times the demo volume (4,5 M cells) that took 2,1 s of CPU time
+on top of calamine's 3,0 s; column-wise it takes 0,65 s (with :mod:`gc` paused, as ingest reads).
+
 Nothing here needs openpyxl. A check that must see how a cell was written (a formula rather
 than a value, a merged range) opens the workbook with openpyxl itself.
 """
