@@ -130,8 +130,9 @@ def convert_column(values: np.ndarray, kind: str) -> tuple[list, np.ndarray] | N
     if str in types:  # text of only spaces is blank too
         if types == {str}:  # by distinct value: a column holds few texts of only spaces, if any
             spaces = np.zeros(len(present), dtype=bool)
-            cells = np.array(present, dtype=object)
-            for text in {v for v in set(present) if not v.strip()}:
+            odd = {v for v in set(present) if not v.strip()}
+            cells = np.array(present, dtype=object) if odd else None
+            for text in odd:
                 spaces |= cells == text
         else:
             spaces = np.fromiter((type(v) is str and not v.strip() for v in present), dtype=bool, count=len(present))
