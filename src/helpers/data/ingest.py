@@ -1589,10 +1589,13 @@ def is_current(raw_dir: Path | None = None, processed_dir: Path | None = None) -
     return recorded == input_hashes(raw_dir)
 
 
-def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
+def run(raw_dir: Path | None = None, processed_dir: Path | None = None, *, carry_from: Path | None = None) -> dict:
     """Validate every extract in ``raw_dir`` and write ``processed_dir`` atomically.
 
-    Returns the manifest. Raises :class:`RawDataError` (and writes nothing) if any rule is broken.
+    Files in the processed folder that ingest does not write (``README.md``) are carried over from
+    ``carry_from`` (default ``processed_dir`` itself; a render that stages new data elsewhere
+    carries them from ``data/processed``). Returns the manifest. Raises :class:`RawDataError`
+    (and writes nothing) if any rule is broken.
     """
     raw_dir = Path(raw_dir or PATHS.raw)
     processed_dir = Path(processed_dir or PATHS.processed)
@@ -1653,8 +1656,9 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
             "outputs": outputs,
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        if processed_dir.is_dir():
-            for keep in processed_dir.iterdir():
+        carry = Path(carry_from or processed_dir)
+        if carry.is_dir():
+            for keep in carry.iterdir():
                 if keep.is_file() and not _owned(keep):
                     shutil.copy2(keep, staging / keep.name)
         swap_dir(staging, processed_dir)
