@@ -387,3 +387,33 @@ def test_a_failed_render_leaves_data_book_figures_and_versions_as_they_were(rend
     assert _published(project.root) == before
     assert not list((project.root / "data").glob(".processed-*")) and not list(project.root.glob(".book-*"))
     assert not list((project.root / "_build" / "2020").glob("stage-*"))
+
+
+def test_a_killed_demo_generation_leaves_no_half_set_of_extracts(tmp_path):
+    """``genomlysning data`` in a fresh checkout writes the demo extracts beside data/raw and swaps
+    them in whole: killed at random moments, data/raw afterwards holds no extracts or all of them
+    (and its README), so the next run generates again rather than ingesting half a set."""
+    import random
+    import time as time_module
+
+    from tests.conftest import make_project
+
+    reference = make_project(tmp_path / "reference")
+    (reference.root / "data" / "raw" / "README.md").write_text("rådata\n")
+    t = time_module.perf_counter()
+    reference.genomlysning("data")
+    full = time_module.perf_counter() - t
+    complete = sorted(p.name for p in (reference.root / "data" / "raw").iterdir())
+    assert "README.md" in complete and len(complete) > 20
+    rng = random.Random(int(os.environ.get("GENOMLYSNING_KILL_SEED", time_module.time_ns() % 100_000)))
+    seen = []
+    for i in range(KILL_TRIES):
+        project = make_project(tmp_path / f"try{i}")
+        (project.root / "data" / "raw" / "README.md").write_text("rådata\n")
+        delay = full * rng.uniform(i / KILL_TRIES, (i + 1) / KILL_TRIES)
+        _kill_at(project, ["data"], delay)
+        _recover_project(project)
+        names = sorted(p.name for p in (project.root / "data" / "raw").iterdir())
+        seen.append((round(delay, 1), len(names)))
+        assert names in (["README.md"], complete), seen
+        assert not list((project.root / "data").glob(".raw-demo-*")), seen

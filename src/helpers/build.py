@@ -73,6 +73,7 @@ from helpers.provenance import (
     hash_files,
     recover_journal,
     recover_swaps,
+    swap_dir,
 )
 from helpers.publishing import fmt
 from helpers.publishing.publish import MIN_CELL
@@ -258,7 +259,17 @@ def prepare_data(log: Log = print, *, stage: bool = True) -> tuple[dict[str, Any
             from helpers.data.synth import generate
 
             t = time.perf_counter()
-            generate.main(raw)
+            # Written beside data/raw and swapped in whole (with what data/raw already held, its
+            # README): a run killed while generating leaves no half set of extracts behind.
+            tmp = Path(tempfile.mkdtemp(prefix=".raw-demo-", dir=raw.parent))
+            try:
+                generate.main(tmp / "raw")
+                for keep in raw.iterdir():
+                    if keep.is_file():
+                        shutil.copy2(keep, tmp / "raw" / keep.name)
+                swap_dir(tmp / "raw", raw)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
             log(f"Syntetiska demodata skrivna till {raw} ({_fmt_s(time.perf_counter() - t)})")
     if ingest.is_current():
         log("Bearbetade data är aktuella (inga ändrade rådata)")
@@ -1399,7 +1410,7 @@ def stage_figures(runs: list[ChapterRun], year: int, staged: list[Path]) -> tupl
 
 #: Temporary names that an interrupted run leaves behind, by folder (removed at the next run).
 STALE_PATTERNS: dict[str, tuple[str, ...]] = {
-    "root": (".book-*",), "data": (".processed-*",), "publish": (".publish-*",), "figures": (".*-new-*",),
+    "root": (".book-*",), "data": (".processed-*", ".raw-demo-*"), "publish": (".publish-*",), "figures": (".*-new-*",),
     "build_year": ("stage-*",), "cache": (".*-*",),
 }
 
