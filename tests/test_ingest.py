@@ -1116,6 +1116,8 @@ BAD_CASES = (
         AKT_SHEET.name, 3, "Anmälare", f"cellerna {akt_letter('Anmälare')}3:{akt_letter('Anmälare')}4 är sammanfogade"),
     Bad("sammanfogade celler över kolumner", merged(f"{akt_letter('Stadsdel')}5:{akt_letter('Beslut')}5"), AKT_FILE,
         AKT_SHEET.name, 5, "Stadsdel", f"cellerna {akt_letter('Stadsdel')}5:{akt_letter('Beslut')}5 är sammanfogade"),
+    Bad("felvärde i valfri kolumn", cell(1, "Anmälare", "#N/A"), AKT_FILE, AKT_SHEET.name, 3, "Anmälare",
+        f"cellen {akt_letter('Anmälare')}3 innehåller felvärdet #N/A"),
     Bad("datum som text med mer efter", cell(1, "Inkom datum", f"{YEAR}-06-15 abc"), AKT_FILE, AKT_SHEET.name, 3,
         "Inkom datum", f"'{YEAR}-06-15 abc' är inte ett datum"),
     Bad("datum som text med en siffra för mycket", cell(1, "Inkom datum", f"{YEAR}-06-151"), AKT_FILE, AKT_SHEET.name, 3,

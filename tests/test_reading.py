@@ -119,10 +119,12 @@ def test_sheet_markup_finds_formulas_and_merged_ranges(tmp_path):
         '<x:row r="2"><x:c r="C2"><x:f t="shared" ref="C2:C3" si="0">A2*2</x:f><x:v>2</x:v></x:c></x:row>'
         '<x:row r="3"><x:c r="C3"><x:f t="shared" si="0"/><x:v>4</x:v></x:c></x:row>'
         '<x:row r="5"><x:c><x:v>1</x:v></x:c><x:c><x:f>SUM(A1:A4)</x:f></x:c></x:row>'
+        '<x:row r="7"><x:c r="D7" t="e"><x:v>#N/A</x:v></x:c><x:c r="E7" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c></x:row>'
         '</x:sheetData><x:mergeCells count="2"><x:mergeCell ref="B4:B6"/><x:mergeCell ref="AA1:AB1"/></x:mergeCells>'
         '</x:worksheet>'))
     markup = reading.sheet_markup(path, "Blad")
-    assert markup.formulas == [("C2", "A2*2"), ("C3", "A2*2"), ("B5", "SUM(A1:A4)")]
+    assert markup.formulas == [("C2", "A2*2"), ("C3", "A2*2"), ("B5", "SUM(A1:A4)"), ("E7", "1/0")]
+    assert markup.errors == [("D7", "#N/A")]  # E7's error is its formula's
     assert markup.merged == ["B4:B6", "AA1:AB1"]
     assert reading.sheet_markup(path, "Annat") == reading.Markup()
 
@@ -164,3 +166,22 @@ def test_workbook_problem_tells_files_apart(tmp_path):
         z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         z.writestr("content.xml", "<office:document-content/>")
     assert "OpenDocument-kalkylark (.ods)" in reading.workbook_problem(ods)
+
+
+def test_sheet_member_follows_relative_and_absolute_targets(tmp_path):
+    """Excel writes the sheet's target relative to ``xl/``, openpyxl absolute."""
+    path = tmp_path / "bok.xlsx"
+    _write(path, ROWS[:1])
+    with zipfile.ZipFile(path) as z:
+        assert reading.sheet_member(z, "Blad") == "xl/worksheets/sheet1.xml"
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    assert 'Target="/xl/worksheets/sheet1.xml"' in rels
+    with zipfile.ZipFile(tmp_path / "rel.xlsx", "w") as z:
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{_NS}" xmlns:r="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships"><sheets><sheet name="Blad" sheetId="1" r:id="rId7"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId7" Type="worksheet" Target="worksheets/../worksheets/blad.xml"/>'
+                   '</Relationships>')
+    with zipfile.ZipFile(tmp_path / "rel.xlsx") as z:
+        assert reading.sheet_member(z, "Blad") == "xl/worksheets/blad.xml"
+        assert reading.sheet_member(z, "Annat") is None

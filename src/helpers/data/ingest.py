@@ -407,13 +407,14 @@ def _unreadable_sheet(fname: str, sheet: Sheet, exc: BaseException) -> Problem:
 
 
 def _markup_problems(path: Path, sheet: Sheet, headers: list[str], problems: list[Problem]) -> bool:
-    """Add a problem for every formula cell and merged range in the contract's columns of
-    ``sheet`` (``headers``: the sheet's header row, by column); True if there was one.
+    """Add a problem for every formula cell, merged range and error value (``#N/A``) in the
+    contract's columns of ``sheet`` (``headers``: the sheet's header row, by column); True if
+    there was one.
 
     The extracts hold values, as the source systems write them. calamine reads a formula cell as
     the value last computed and saved (blank if none was saved, as by programs other than Excel),
-    and a merged range as its top-left value and blanks, both silently; so a sheet with either is
-    not read until it is pasted as values and unmerged. Columns outside the contract are ignored,
+    a merged range as its top-left value and blanks, and an error value as blank, all silently;
+    so a sheet with any of them is not read until it is pasted as values and unmerged. Columns outside the contract are ignored,
     as their values are (:func:`helpers.data.reading.sheet_markup` finds both in the sheet's XML)."""
     fname = path.name
     try:
@@ -448,6 +449,14 @@ def _markup_problems(path: Path, sheet: Sheet, headers: list[str], problems: lis
                 f"cellerna {ref} är sammanfogade: bara den första cellen har ett värde, de andra läses som tomma. "
                 "Dela upp sammanfogningen (Start → Sammanfoga och centrera → Dela upp celler) och skriv värdet "
                 "i varje cell")))
+    for ref, value in markup.errors:
+        row, col = reading.cell_position(ref)
+        if header(col) is not None:
+            found.append((row, col, Problem(
+                fname, sheet.name, row, header(col),
+                f"cellen {ref} innehåller felvärdet {value or '(okänt)'}, inte ett värde (ett felvärde läses som en tom "
+                "cell): oftast en formel som gav fel och klistrades in som värde. Skriv in det rätta värdet "
+                "eller exportera filen igen")))
     problems += [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
     return bool(found)
 

@@ -206,13 +206,15 @@ _CELL_REF = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)")
 @dataclass(frozen=True)
 class Markup:
     """How cells of a sheet were written beyond plain values: ``formulas`` as (cell, formula text
-    without ``=``), e.g. ``("C5", "A5*2")``, and ``merged`` ranges, e.g. ``"B4:B6"``."""
+    without ``=``), e.g. ``("C5", "A5*2")``, ``merged`` ranges, e.g. ``"B4:B6"``, and ``errors``,
+    cells that hold an error value, as (cell, value), e.g. ``("D7", "#N/A")`` (read as blank)."""
 
     formulas: list[tuple[str, str]] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.formulas or self.merged)
+        return bool(self.formulas or self.merged or self.errors)
 
 
 def cell_position(ref: str) -> tuple[int, int]:
@@ -258,12 +260,14 @@ def sheet_member(z: zipfile.ZipFile, name: str) -> str | None:
 
 
 def _has_markup(z: zipfile.ZipFile, member: str) -> bool:
-    """Whether the member's bytes may hold a formula or a merged range, read in chunks and never
-    parsed. Searched for: the end tag ``</f>`` (every formula has one in the cell that holds its
-    text: a plain formula, and the first cell of a shared or array formula, whose other cells have
-    an empty ``<f …/>``), ``dataTable`` (a what-if table's formula, empty), and ``<mergeCell``;
-    with the prefix of the root element if the XML uses one (``<x:worksheet>`` → ``</x:f>``).
-    Long needles, so the search runs at memory speed, about as fast as the decompression."""
+    """Whether the member's bytes may hold a formula, a merged range or an error value, read in
+    chunks and never parsed. Searched for: the end tag ``</f>`` (every formula has one in the cell
+    that holds its text: a plain formula, and the first cell of a shared or array formula, whose
+    other cells have an empty ``<f …/>``), ``dataTable`` (a what-if table's formula, empty) and
+    ``<mergeCell``, with the prefix of the root element if the XML uses one (``<x:worksheet>`` →
+    ``</x:f>``); and, in a chunk with a ``#`` (every error value has one, ``#N/A``), a cell of type
+    error (``t="e"``). Long needles, or a single byte first, so that the search costs about as
+    much as the decompression."""
     tail = b""
     needles: tuple[bytes, ...] = ()
     with z.open(member) as f:
@@ -275,13 +279,15 @@ def _has_markup(z: zipfile.ZipFile, member: str) -> bool:
                 needles = (b"</" + prefix + b"f>", b"<" + prefix + b"mergeCell", b"dataTable")
             if any(n in text for n in needles):
                 return True
+            if b"#" in text and (b't="e"' in text or b"t='e'" in text):
+                return True
             tail = chunk[-32:]
     return False
 
 
 def _parse_markup(z: zipfile.ZipFile, member: str) -> Markup:
-    """Every formula cell and merged range of the sheet XML in ``member`` (cells without an ``r``
-    attribute get their reference from their place in the row)."""
+    """Every formula cell, merged range and error cell of the sheet XML in ``member`` (cells
+    without an ``r`` attribute get their reference from their place in the row)."""
     found = Markup()
     shared: dict[str | None, str] = {}  # the text of each shared formula, from its first cell
     row, col = 0, -1
@@ -300,12 +306,17 @@ def _parse_markup(z: zipfile.ZipFile, member: str) -> Markup:
                 else:
                     col += 1
                     ref = f"{column_letters(col)}{row}"
+                formula = False
                 for child in el:
                     if _local(child.tag) == "f":
+                        formula = True
                         text = (child.text or "").strip()
                         if child.get("t") == "shared":
                             text = shared.setdefault(child.get("si"), text) or text
                         found.formulas.append((ref, text))
+                if el.get("t") == "e" and not formula:  # a formula's error is its formula's problem
+                    value = next((child.text or "" for child in el if _local(child.tag) == "v"), "")
+                    found.errors.append((ref, value.strip()))
                 el.clear()
             elif tag == "row":
                 el.clear()
@@ -315,9 +326,9 @@ def _parse_markup(z: zipfile.ZipFile, member: str) -> Markup:
 
 
 def sheet_markup(path: Path, name: str) -> Markup:
-    """The formula cells and merged ranges of sheet ``name`` of the ``.xlsx`` workbook at ``path``
+    """The formula cells, merged ranges and error cells of sheet ``name`` of the ``.xlsx`` workbook at ``path``
     (empty, and false, for a sheet of plain values or one the workbook does not have). The sheet's
-    XML is searched as bytes and parsed only if it holds a formula or a merged range. Raises
+    XML is searched as bytes and parsed only if it may hold one of them. Raises
     ``zipfile.BadZipFile``, ``zlib.error``, ``ET.ParseError`` or ``KeyError`` for a broken file."""
     with zipfile.ZipFile(path) as z:
         member = sheet_member(z, name)
