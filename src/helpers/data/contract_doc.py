@@ -267,12 +267,13 @@ Inläsningen kontrollerar följande innan något skrivs:
    rättas: spara utan lösenord, spara som Excel-arbetsbok (`.xlsx`) eller exportera filen igen.
 4. Varje obligatoriskt blad finns, har en rubrikrad med alla kontraktets rubriker och minst en
    datarad.
-5. Kontraktets kolumner innehåller bara värden: ingen formel och inga sammanfogade celler. Extrakten
-   ur verksamhetssystemen har aldrig formler; en formel betyder att filen har redigerats för hand,
-   och det som läses är det värde Excel senast räknade fram (tomt om filen sparades av ett annat
-   program). Av sammanfogade celler har bara den första ett värde, de andra läses som tomma. Felet
-   anger cellen och formeln (till exempel `C5` och `=A5*2`) eller det sammanfogade området (till
-   exempel `B4:B6`), och bladet läses inte vidare. Rätta genom att kopiera cellerna och klistra in
+5. Kontraktets kolumner innehåller bara värden: ingen formel, inga sammanfogade celler och inga
+   felvärden (`#N/A`, `#REF!`). Extrakten ur verksamhetssystemen har aldrig formler; en formel
+   betyder att filen har redigerats för hand, och det som läses är det värde Excel senast räknade
+   fram (tomt om filen sparades av ett annat program). Av sammanfogade celler har bara den första
+   ett värde, de andra läses som tomma, liksom felvärden. Felet anger cellen och formeln (till
+   exempel `C5` och `=A5*2`), felvärdet eller det sammanfogade området (till exempel `B4:B6`), och
+   bladet läses inte vidare. Rätta genom att kopiera cellerna och klistra in
    dem som värden (Klistra in special → Värden) och dela upp sammanfogningen. Regeln gäller alla
    extrakt, även de offentliga som projektets egna kommandon skriver (de skrivs utan formler och
    sammanfogningar). Kolumner utanför kontraktet ignoreras, även deras formler.
