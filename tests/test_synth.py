@@ -190,6 +190,31 @@ def test_scale_one_leaves_targets_alone():
         generate.load_targets("demo", 0)
 
 
+def test_fast_rows_write_what_openpyxl_writes(tmp_path, monkeypatch):
+    """The rows written as XML (:func:`generate._rows_xml`) give the very bytes that openpyxl gives
+    for every kind of value, in workbooks of several sheets; a value of another kind (here a numpy
+    integer, a formula-like string) leaves the whole workbook to openpyxl."""
+    import numpy as np
+
+    rows = [["a", 1, dt.date(2020, 1, 31), True, None],
+            [" lead", -7, None, False, "x"],
+            ["tab\there & <b>", 2.5, dt.date(2022, 12, 1), None, ""],
+            ["  ", 10**17, dt.date(1999, 3, 1), True, "Övergår till annan insats"],
+            ["nl\nx ", 0.1 + 0.2, None, None, "trail "]]
+    cases = {"two": {"Ett": (["Namn", "Tal", "Startdatum", "Flagga", "Text"], rows),
+                     "Två": (["Slutdatum", "N"], [[dt.date(2021, 5, 5), 3], [None, 4]])},
+             "empty": {"Blad": (["Startdatum", "Namn"], [])},
+             "other": {"Blad": (["Namn", "Tal"], [["a", np.int64(3)], ["=SUM(A1)", 1]])}}
+    assert generate._rows_xml(rows, 5, [0, 0, 2, 0, 0]) is not None  # written fast
+    assert generate._rows_xml(cases["other"]["Blad"][1], 2, [0, 0]) is None
+    for name, sheets in cases.items():
+        generate._write_workbook(tmp_path / f"{name}_fast.xlsx", sheets, "scenario=x; scale=1")
+    monkeypatch.setattr(generate, "_rows_xml", lambda *args: None)
+    for name, sheets in cases.items():
+        generate._write_workbook(tmp_path / f"{name}_openpyxl.xlsx", sheets, "scenario=x; scale=1")
+        assert digest(tmp_path / f"{name}_fast.xlsx") == digest(tmp_path / f"{name}_openpyxl.xlsx"), name
+
+
 # --- kontrast -------------------------------------------------------------------------------
 
 

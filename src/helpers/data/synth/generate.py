@@ -584,6 +584,54 @@ def scenario_keywords(targets: dict) -> str | None:
 
 
 def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]], keywords: str | None = None) -> None:
+    """Write ``sheets`` (name → headers, rows) to ``path``: bold headers, ``yyyy-mm-dd`` in the
+    columns whose header ends with *datum*, fixed metadata and zip timestamps.
+
+    openpyxl builds the workbook with each sheet's first row only; the other rows are written
+    straight as the XML that openpyxl writes for them (:func:`_rows_xml`; one Python call per cell
+    instead of a cell object and an XML element), checked against openpyxl's own XML of the first
+    row. Values of any other kind than those :func:`_cell_xml` knows make openpyxl write the whole
+    workbook, as before: the bytes are the same either way."""
+    rest = {}
+    wb = _workbook({name: (headers, rows[:1]) for name, (headers, rows) in sheets.items()}, keywords)
+    for k, (ws, (headers, rows)) in enumerate(zip(wb.worksheets, sheets.values(), strict=True), 1):
+        # Style ids are numbered on first use: ask for them in the order in which openpyxl writes the
+        # cells (the header row first).
+        header_styles = [cell.style_id for cell in ws[1] if cell.has_style]
+        styles = [cell.style_id if cell.has_style else 0 for cell in ws[2]] if rows else []
+        del header_styles
+        xml = _rows_xml(rows, len(headers), styles)
+        if xml is None:
+            rest = None
+            break
+        rest[f"xl/worksheets/sheet{k}.xml"] = (len(headers), len(rows), styles, xml)
+    if rest is None:  # a value of another kind: openpyxl writes every row
+        wb = _workbook(sheets, keywords)
+        rest = {}
+    buf = io.BytesIO()
+    wb.save(buf)
+    # Re-pack with fixed timestamps so that the bytes depend only on the content.
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            if info.filename in rest:
+                data = _with_rows(data, *rest.pop(info.filename))
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, data)
+    if rest:  # pragma: no cover - openpyxl names the sheets sheet1.xml, sheet2.xml, …
+        raise RuntimeError(f"arbetsboken saknar {sorted(rest)}")
+    tmp = path.with_suffix(".xlsx.tmp")
+    tmp.write_bytes(out.getvalue())
+    tmp.replace(path)
+
+
+def _workbook(sheets: dict[str, tuple[list[str], list[list]]], keywords: str | None) -> openpyxl.Workbook:
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, (headers, rows) in sheets.items():
@@ -599,23 +647,70 @@ def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]],
     if keywords:
         wb.properties.keywords = keywords
         wb.properties.description = f"Syntetiska data ({keywords.replace('; ', ', ')})"
-    buf = io.BytesIO()
-    wb.save(buf)
-    # Re-pack with fixed timestamps so that the bytes depend only on the content.
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            dst.writestr(zi, data)
-    tmp = path.with_suffix(".xlsx.tmp")
-    tmp.write_bytes(out.getvalue())
-    tmp.replace(path)
+    return wb
+
+
+#: Excel's serial number of a date is its ordinal less this (from 1 March 1900 on).
+_EXCEL_DAY0 = dt.date(1899, 12, 30).toordinal()
+_FIRST_SERIAL = dt.date(1900, 3, 1)
+#: Strings that openpyxl would not store as plain inline text (formulas, error codes, characters
+#: that XML escapes otherwise or not at all) or that are too long for a cell.
+_SPECIAL_STRING = re.compile(r"^[=#]|[\x00-\x08\x0b-\x1f\x7f]|^.{32768}", re.DOTALL)
+
+
+def _cell_xml(ref: str, value, style: int) -> str | None:
+    """The ``<c>`` element openpyxl writes for ``value`` in cell ``ref`` (``style``: its style id,
+    0 for none): "" for an empty cell that is not written, None for a value of another kind."""
+    s = f' s="{style}"' if style else ""
+    kind = type(value)
+    if value is None:
+        return f'<c r="{ref}"{s} t="n" />' if style else ""
+    if kind is str:
+        if _SPECIAL_STRING.search(value):
+            return None
+        if value == "":
+            return f'<c r="{ref}"{s} t="inlineStr" />'
+        text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        stripped = value.strip()
+        space = ' xml:space="preserve"' if stripped and stripped != value else ""
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if kind is bool:
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if kind is int or (kind is float and np.isfinite(value)):
+        return f'<c r="{ref}"{s} t="n"><v>{value:.16g}</v></c>'
+    if kind is dt.date and value >= _FIRST_SERIAL:
+        return f'<c r="{ref}"{s} t="n"><v>{value.toordinal() - _EXCEL_DAY0}</v></c>'
+    return None
+
+
+def _rows_xml(rows: list[list], width: int, styles: list[int]) -> list[str] | None:
+    """The ``<row>`` elements of ``rows`` (sheet rows 2, 3, …) as openpyxl writes them, or None if a
+    row has another width, writes no cell or holds a value :func:`_cell_xml` leaves to openpyxl."""
+    letters = [openpyxl.utils.get_column_letter(c) for c in range(1, width + 1)]
+    out = []
+    for r, row in enumerate(rows, 2):
+        if len(row) != width:
+            return None
+        cells = [_cell_xml(f"{c}{r}", v, s) for c, v, s in zip(letters, row, styles, strict=True)]
+        if None in cells or not any(cells):
+            return None
+        out.append(f'<row r="{r}">{"".join(cells)}</row>')
+    return out
+
+
+def _with_rows(sheet_xml: bytes, width: int, n: int, styles: list[int], rows: list[str]) -> bytes:
+    """The sheet XML that openpyxl wrote for the first data row, with all ``n`` rows ``rows``."""
+    if n == 0:
+        return sheet_xml
+    xml = sheet_xml.decode("utf-8")
+    last = openpyxl.utils.get_column_letter(width)
+    dim = f'<dimension ref="A1:{last}2" />'
+    a = xml.find('<row r="2">')
+    b = xml.find("</sheetData>")
+    if xml.count(dim) != 1 or a < 0 or xml[a:b] != rows[0]:  # pragma: no cover - guarded by the tests
+        raise RuntimeError("openpyxl skriver en rad annorlunda än _rows_xml")
+    head = xml[:a].replace(dim, f'<dimension ref="A1:{last}{n + 1}" />')
+    return "".join([head, *rows, xml[b:]]).encode("utf-8")
 
 
 def write_aktualiseringar(year: int, targets: dict, raw_dir: Path, records: list[dict] | None = None) -> Path:
