@@ -34,6 +34,7 @@ import numpy as np
 
 from helpers.data import codes
 from helpers.data.contract import STODBOENDE_SEPARAT_FRAN
+from helpers.data.synth.caseflow import _year_md
 
 S_PLACERING = 61
 #: At most this many of the review year's children come from a district not named in the targets.
@@ -138,18 +139,8 @@ def lagrum_grupp(lagrum: str) -> str:
     return codes.lagrum_grupp()[lagrum]  # cached: called for every pair of candidate placements
 
 
-#: Day ordinal of 1970-01-01 (numpy's datetime64 epoch).
-_EPOCH = dt.date(1970, 1, 1).toordinal()
 #: An ordinal after every date (no such day).
 _NEVER = dt.date.max.toordinal()
-
-
-def _year_md(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Year and ``100 × month + day`` of day ordinals (vectorised :func:`caseflow.age_at`)."""
-    d = (np.asarray(days, dtype=np.int64) - _EPOCH).astype("datetime64[D]")
-    m = d.astype("datetime64[M]")
-    year = m.astype("datetime64[Y]").astype(np.int64) + 1970
-    return year, (m.astype(np.int64) % 12 + 1) * 100 + (d - m).astype(np.int64) + 1
 
 
 class _People:
