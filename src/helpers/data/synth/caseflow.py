@@ -624,11 +624,15 @@ class Flow:
         referrals: dict[int, list[dict]] = {}
         ref_days: dict[int, np.ndarray] = {}
         ref_free: dict[int, np.ndarray] = {}
+        ref_birth: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # birth year and month × 100 + day
+        ref_area: dict[int, np.ndarray] = {}
         for year in self.years:
             refs = sorted((r for r in self.akt[year] if r["beslut"] == "service"), key=lambda r: (r["date"], r["id"]))
             referrals[year] = refs
             ref_days[year] = np.array([r["date"].toordinal() for r in refs], dtype=np.int64)
             ref_free[year] = np.ones(len(refs), dtype=bool)
+            ref_birth[year] = _year_md(np.array([_birth_date(r["personnummer"]).toordinal() for r in refs], dtype=np.int64))
+            ref_area[year] = np.array([self.area.get(r["orsakskod"]) for r in refs], dtype=object)
         for year in sorted(slots):
             rng = self.rng(year, S_SERVICE)
             drawn = sorted(((_random_day(rng, year), ending, area, _days(rng, SERVICE_DAYS))
@@ -651,10 +655,10 @@ class Flow:
                     i0 = int(np.searchsorted(ref_days[sy], s - 30, side="left"))
                     i1 = int(np.searchsorted(ref_days[sy], s, side="right"))
                     idx = np.arange(i0, i1)[ref_free[sy][i0:i1]]
-                    idx = np.array([i for i in idx if age_at(_birth_date(referrals[sy][i]["personnummer"]), start) <= 20],
-                                   dtype=np.int64)
+                    by, bmd = ref_birth[sy]
+                    idx = idx[start.year - by[idx] - ((start.month * 100 + start.day) < bmd[idx]) <= 20]
                     if len(idx):
-                        w = np.array([MATCH_WEIGHT if self.area.get(referrals[sy][i]["orsakskod"]) == area else 1.0 for i in idx])
+                        w = np.where(ref_area[sy][idx] == area, MATCH_WEIGHT, 1.0)
                         i = int(idx[int(rng.choice(len(idx), p=w / w.sum()))])
                         ref_free[sy][i] = False
                         ref = referrals[sy][i]
