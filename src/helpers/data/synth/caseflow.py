@@ -43,6 +43,7 @@ from helpers.data.contract import INSATSER, UTREDNINGAR
 from helpers.data.synth.generate import (
     CODE_WEIGHTS,
     build_aktualiseringar,
+    pick,
     serials,
 )
 
@@ -143,10 +144,8 @@ def _random_day(rng: np.random.Generator, year: int) -> dt.date:
     return first + dt.timedelta(days=int(rng.integers(0, (dt.date(year + 1, 1, 1) - first).days)))
 
 
-def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
-    keys = list(weights)
-    p = np.array([weights[k] for k in keys], dtype=float)
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+def _pick(rng: np.random.Generator, weights: dict) -> str:
+    return pick(rng, weights)
 
 
 def _fresh_number(rng: np.random.Generator, kon: str, lo: dt.date, hi: dt.date, used: set[str],

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import functools
 import io
 import os
 import re
@@ -79,6 +80,8 @@ REPORTER_WEIGHTS = {  # anmälare by category, for anmälningar outside the pinn
     "default": {"polis": 15, "skola": 35, "halso_sjukvard": 18, "socialtjanst": 10, "privatperson": 12, "annan_myndighet": 6, "ovrig": 4},
 }
 MONTHS = range(1, 13)
+#: Ages (low, high) of the age groups of the aktualiseringar.
+AGE_GROUPS = {"0-12": (0, 12), "13-17": (13, 17), "18-20": (18, 20)}
 SERIALS_GIRL = (980, 982, 984, 986, 988)
 SERIALS_BOY = (981, 983, 985, 987, 989)
 #: Above the demo volume (scale > 1) the test range runs out (five serials per birth date and sex):
@@ -292,9 +295,7 @@ class YearBuilder:
 
     # -- helpers -------------------------------------------------------------------------
     def pick(self, options: dict[str, float]) -> str:
-        keys = list(options)
-        p = np.array([options[k] for k in keys], dtype=float)
-        return keys[int(self.rng.choice(len(keys), p=p / p.sum()))]
+        return pick(self.rng, options)
 
     def code_for(self, kategori: str) -> str:
         return self.pick(CODE_WEIGHTS[kategori])
@@ -509,6 +510,27 @@ class YearBuilder:
                 r["beslut"] = self.pick({"tillfors": 55, "kronologiska": 35, "service": 10})
 
 
+@functools.cache
+def _cdf(weights: tuple[float, ...]) -> np.ndarray:
+    """The cumulative distribution that ``rng.choice(len(w), p=w / w.sum())`` draws from."""
+    p = np.array(weights, dtype=float)
+    cdf = (p / p.sum()).cumsum()
+    return cdf / cdf[-1]
+
+
+def draw(rng: np.random.Generator, weights) -> int:
+    """``int(rng.choice(len(w), p=w / w.sum()))``: the same draw (one ``rng.random()`` looked up in the
+    cumulative distribution, as numpy does) without numpy's checks of ``p`` at every call, which
+    took most of the time of a draw made for every record."""
+    return int(_cdf(tuple(weights)).searchsorted(rng.random(), side="right"))
+
+
+def pick(rng: np.random.Generator, weights: dict) -> str:
+    """A key of ``weights`` drawn with those weights (as ``rng.choice(len(keys), p=p / p.sum())``)."""
+    keys = list(weights)
+    return keys[draw(rng, weights.values())]
+
+
 def _birthday_window(dates: list[dt.date], year: int) -> tuple[dt.date, dt.date, bool]:
     """Anniversary window that keeps the age constant over ``dates`` and whether it is after them."""
     first, last = min(dates), max(dates)
@@ -525,15 +547,13 @@ def people(records: list[dict], year: int, rng: np.random.Generator, used: set[s
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         groups[r["group"]].append(r)
+    age_w = {g: np.ones(hi - lo + 1) if lo >= 13 else np.linspace(0.6, 1.4, hi - lo + 1)
+             for g, (lo, hi) in AGE_GROUPS.items()}
     for gid in sorted(groups, key=lambda g: (g[0], int(g[1:]))):
         members = groups[gid]
         lead = members[0]
-        lo, hi = {"0-12": (0, 12), "13-17": (13, 17), "18-20": (18, 20)}[lead["agegroup"]]
-        ages = np.arange(lo, hi + 1)
-        w = np.ones(len(ages)) if lo >= 13 else np.linspace(0.6, 1.4, len(ages))
-        age = int(rng.choice(ages, p=w / w.sum()))
-        area = (utsatta[int(rng.choice(len(utsatta), p=utsatt_w / utsatt_w.sum()))] if lead["utsatt"]
-                else ovriga[int(rng.choice(len(ovriga), p=ovriga_w / ovriga_w.sum()))])
+        age = AGE_GROUPS[lead["agegroup"]][0] + draw(rng, age_w[lead["agegroup"]])
+        area = utsatta[draw(rng, utsatt_w)] if lead["utsatt"] else ovriga[draw(rng, ovriga_w)]
         dates = [r["date"] for r in members]
         start, end, after = _birthday_window(dates, year)
         pool = serials(lead["kon"], wide)
@@ -543,7 +563,7 @@ def people(records: list[dict], year: int, rng: np.random.Generator, used: set[s
             if anniv.month == 2 and anniv.day == 29:
                 continue
             birth = anniv.replace(year=by)
-            number = pnr.make(birth, int(rng.choice(pool)))
+            number = pnr.make(birth, pool[int(rng.integers(0, len(pool)))])  # as rng.choice(pool)
             if number not in used:
                 used.add(number)
                 break

@@ -35,6 +35,7 @@ import numpy as np
 from helpers.data import codes
 from helpers.data.contract import STODBOENDE_SEPARAT_FRAN
 from helpers.data.synth.caseflow import _year_md
+from helpers.data.synth.generate import pick
 
 S_PLACERING = 61
 #: At most this many of the review year's children come from a district not named in the targets.
@@ -94,9 +95,7 @@ def _tri(rng: np.random.Generator, lmh: tuple[int, int, int], hi: int | None = N
 
 
 def _pick(rng: np.random.Generator, weights: dict) -> str:
-    keys = list(weights)
-    p = np.array([weights[k] for k in keys], dtype=float)
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+    return pick(rng, weights)
 
 
 @dataclass(eq=False)
