@@ -200,7 +200,9 @@ def test_fast_rows_write_what_openpyxl_writes(tmp_path, monkeypatch):
             [" lead", -7, None, False, "x"],
             ["tab\there & <b>", 2.5, dt.date(2022, 12, 1), None, ""],
             ["  ", 10**17, dt.date(1999, 3, 1), True, "Övergår till annan insats"],
-            ["nl\nx ", 0.1 + 0.2, None, None, "trail "]]
+            ["nl\nx ", 0.1 + 0.2, None, None, "trail "],
+            ["a", 0.0, dt.date(2020, 1, 31), 1, "x"],
+            ["a", -0.0, dt.date(2020, 1, 31), False, "x"]]
     cases = {"two": {"Ett": (["Namn", "Tal", "Startdatum", "Flagga", "Text"], rows),
                      "Två": (["Slutdatum", "N"], [[dt.date(2021, 5, 5), 3], [None, 4]])},
              "empty": {"Blad": (["Startdatum", "Namn"], [])},

@@ -610,7 +610,7 @@ def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]],
     openpyxl builds the workbook with each sheet's first row only; the other rows are written
     straight as the XML that openpyxl writes for them (:func:`_rows_xml`; one Python call per cell
     instead of a cell object and an XML element), checked against openpyxl's own XML of the first
-    row. Values of any other kind than those :func:`_cell_xml` knows make openpyxl write the whole
+    row. Values of any other kind than those :func:`_cell_tail` knows make openpyxl write the whole
     workbook, as before: the bytes are the same either way."""
     rest = {}
     wb = _workbook({name: (headers, rows[:1]) for name, (headers, rows) in sheets.items()}, keywords)
@@ -678,41 +678,57 @@ _FIRST_SERIAL = dt.date(1900, 3, 1)
 _SPECIAL_STRING = re.compile(r"^[=#]|[\x00-\x08\x0b-\x1f\x7f]|^.{32768}", re.DOTALL)
 
 
-def _cell_xml(ref: str, value, style: int) -> str | None:
-    """The ``<c>`` element openpyxl writes for ``value`` in cell ``ref`` (``style``: its style id,
-    0 for none): "" for an empty cell that is not written, None for a value of another kind."""
-    s = f' s="{style}"' if style else ""
+def _cell_tail(value) -> str | None:
+    """What follows ``<c r="…"`` and the style in the ``<c>`` element that openpyxl writes for
+    ``value`` (not None), or None for a value of another kind."""
     kind = type(value)
-    if value is None:
-        return f'<c r="{ref}"{s} t="n" />' if style else ""
     if kind is str:
         if _SPECIAL_STRING.search(value):
             return None
         if value == "":
-            return f'<c r="{ref}"{s} t="inlineStr" />'
+            return ' t="inlineStr" />'
         text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         stripped = value.strip()
         space = ' xml:space="preserve"' if stripped and stripped != value else ""
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
     if kind is bool:
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+        return f' t="b"><v>{int(value)}</v></c>'
     if kind is int or (kind is float and np.isfinite(value)):
-        return f'<c r="{ref}"{s} t="n"><v>{value:.16g}</v></c>'
+        return f' t="n"><v>{value:.16g}</v></c>'
     if kind is dt.date and value >= _FIRST_SERIAL:
-        return f'<c r="{ref}"{s} t="n"><v>{value.toordinal() - _EXCEL_DAY0}</v></c>'
+        return f' t="n"><v>{value.toordinal() - _EXCEL_DAY0}</v></c>'
     return None
 
 
 def _rows_xml(rows: list[list], width: int, styles: list[int]) -> list[str] | None:
-    """The ``<row>`` elements of ``rows`` (sheet rows 2, 3, …) as openpyxl writes them, or None if a
-    row has another width, writes no cell or holds a value :func:`_cell_xml` leaves to openpyxl."""
+    """The ``<row>`` elements of ``rows`` (sheet rows 2, 3, …) as openpyxl writes them (``styles``:
+    the style id of each column, 0 for none), or None if a row has another width, writes no cell or
+    holds a value that :func:`_cell_tail` leaves to openpyxl."""
     letters = [openpyxl.utils.get_column_letter(c) for c in range(1, width + 1)]
+    attrs = [f' s="{s}"' if s else "" for s in styles]
+    # The tails of repeated values (kön, stadsdel, codes, dates), by kind (True == 1 as a key); not
+    # floats (0.0 == -0.0).
+    known: dict[type, dict] = {str: {}, int: {}, bool: {}, dt.date: {}}
     out = []
     for r, row in enumerate(rows, 2):
         if len(row) != width:
             return None
-        cells = [_cell_xml(f"{c}{r}", v, s) for c, v, s in zip(letters, row, styles, strict=True)]
-        if None in cells or not any(cells):
+        cells = []
+        for c, v, s in zip(letters, row, attrs, strict=True):
+            if v is None:
+                if s:
+                    cells.append(f'<c r="{c}{r}"{s} t="n" />')
+                continue
+            cache = known.get(type(v))
+            tail = cache.get(v) if cache is not None else None
+            if tail is None:
+                tail = _cell_tail(v)
+                if tail is None:
+                    return None
+                if cache is not None and len(cache) < 100_000:
+                    cache[v] = tail
+            cells.append(f'<c r="{c}{r}"{s}{tail}')
+        if not cells:
             return None
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
     return out
