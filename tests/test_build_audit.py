@@ -240,7 +240,7 @@ def test_old_format_without_disclosure_file_is_tolerated(tmp_path):
 def test_render_stops_before_staging_when_the_audit_fails(tmp_path, monkeypatch):
     folder = make_chapter(tmp_path / "ch", table=TABLE.assign(Antal=["120", "3", "", "200"]))
     manifest = {"synthetic": True, "inputs": {"a.xlsx": {"extract": "aktualiseringar", "year": YEAR, "sha256": "0"}}}
-    monkeypatch.setattr(build, "ensure_data", lambda log=print: manifest)
+    monkeypatch.setattr(build, "prepare_data", lambda log=print, stage=True: (manifest, build.PATHS.processed))
     monkeypatch.setattr(build, "run_chapters", lambda *a, **k: [run_of(folder)])
     monkeypatch.setattr(build, "load_protected", loader)
     monkeypatch.setattr(build, "stage_book", lambda *a, **k: pytest.fail("staged despite a failed audit"))

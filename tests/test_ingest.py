@@ -787,6 +787,86 @@ def zip_not_xlsx(raw: Path) -> None:
         z.writestr("data.csv", "a;b\n1;2\n")
 
 
+def akt_edited(edit: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]) -> Callable[[Path], None]:
+    """The valid aktualiseringar, edited by hand in openpyxl (``edit`` gets the sheet)."""
+
+    def mutate(raw: Path) -> None:
+        write_akt(raw)
+        wb = openpyxl.load_workbook(raw / AKT_FILE)
+        edit(wb[AKT_SHEET.name])
+        wb.save(raw / AKT_FILE)
+
+    return mutate
+
+
+def akt_letter(header: str) -> str:
+    """The column letter of ``header`` in the hand-made aktualiseringar."""
+    return openpyxl.utils.get_column_letter(AKT_HEADERS.index(header) + 1)
+
+
+def merged(cells: str) -> Callable[[Path], None]:
+    return akt_edited(lambda ws: ws.merge_cells(cells))
+
+
+def rewrite_member(path: Path, member: str, change: Callable[[bytes], bytes]) -> None:
+    """Rewrite one member of the zip archive at ``path`` (the others unchanged)."""
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            z.writestr(info, change(data) if info.filename == member else data)
+
+
+def formula_with_saved_value(raw: Path) -> None:
+    """As Excel saves it: a formula cell (Ålder, row 4) with its computed value, which calamine
+    reads as if it were a value."""
+    write_akt(raw)
+    ref = f"{akt_letter('Ålder')}4"
+    value = akt_rows()[2]["Ålder"]
+    rewrite_member(raw / AKT_FILE, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(
+        f'<c r="{ref}" t="n"><v>{value}</v></c>'.encode(), f'<c r="{ref}" t="n"><f>{value}+0</f><v>{value}</v></c>'.encode()))
+
+
+def broken_sheet_xml(raw: Path) -> None:
+    write_akt(raw)
+    rewrite_member(raw / AKT_FILE, "xl/worksheets/sheet1.xml", lambda xml: xml[: len(xml) // 2])
+
+
+def truncated_zip(raw: Path) -> None:
+    write_akt(raw)
+    data = (raw / AKT_FILE).read_bytes()
+    (raw / AKT_FILE).write_bytes(data[: len(data) // 2])
+
+
+def html_file(raw: Path) -> None:
+    (raw / AKT_FILE).write_text("<!DOCTYPE html>\n<html><body><table><tr><td>A1</td></tr></table></body></html>\n",
+                                encoding="utf-8")
+
+
+def empty_file(raw: Path) -> None:
+    (raw / AKT_FILE).write_bytes(b"")
+
+
+def ole2_file(*streams: str) -> Callable[[Path], None]:
+    """A minimal OLE2 (Compound File Binary) container: the header's magic bytes and a directory
+    sector naming ``streams`` (UTF-16), enough for the check, which reads no further. An .xlsx
+    saved with a password is such a container with an ``EncryptedPackage`` stream; an old binary
+    .xls one with a ``Workbook`` stream."""
+
+    def mutate(raw: Path) -> None:
+        header = bytearray(512)
+        header[:8] = bytes.fromhex("D0CF11E0A1B11AE1")
+        header[0x18:0x20] = (0x3E, 0, 3, 0, 0xFE, 0xFF, 9, 0)  # version 3, byte order, sectors of 2^9 bytes
+        directory = bytearray(512)
+        for i, name in enumerate(("Root Entry", *streams)):
+            entry = name.encode("utf-16-le") + b"\0\0"
+            directory[i * 128: i * 128 + len(entry)] = entry
+            directory[i * 128 + 64] = len(entry)
+        (raw / AKT_FILE).write_bytes(bytes(header + directory))
+
+    return mutate
+
+
 def unknown_filename(raw: Path) -> None:
     write_akt(raw, name="aktualiseringar-2020.xlsx")
 
@@ -1019,8 +1099,31 @@ BAD_CASES = (
     Bad("dubblerat id", duplicate_id, AKT_FILE, AKT_SHEET.name, 4, "Aktualiserings-ID", "förekommer mer än en gång"),
     Bad("tom arbetsbok", empty_workbook, AKT_FILE, AKT_SHEET.name, None, None, "ingen rubrikrad"),
     Bad("bara rubrikrad", header_only, AKT_FILE, AKT_SHEET.name, 2, None, "inga datarader"),
-    Bad("textfil som .xlsx", text_file, AKT_FILE, None, None, None, "inte en Excel-arbetsbok"),
-    Bad("zip som inte är xlsx", zip_not_xlsx, AKT_FILE, None, None, None, "kan inte läsas"),
+    Bad("textfil som .xlsx", text_file, AKT_FILE, None, None, None, "inte en Excel-arbetsbok (.xlsx) utan en textfil med avgränsade värden (CSV)"),
+    Bad("html som .xlsx", html_file, AKT_FILE, None, None, None, "inte en Excel-arbetsbok (.xlsx) utan en HTML-fil"),
+    Bad("tom fil", empty_file, AKT_FILE, None, None, None, "filen är tom"),
+    Bad("zip som inte är xlsx", zip_not_xlsx, AKT_FILE, None, None, None, "kan inte läsas som Excel-arbetsbok"),
+    Bad("avkortad zip", truncated_zip, AKT_FILE, None, None, None, "avkortat eller skadat zip-arkiv"),
+    Bad("trasig blad-XML", broken_sheet_xml, AKT_FILE, AKT_SHEET.name, None, None, "bladet kan inte läsas: innehållet (XML) är trasigt"),
+    Bad("lösenordsskyddad arbetsbok", ole2_file("EncryptionInfo", "EncryptedPackage"), AKT_FILE, None, None, None,
+        "lösenordsskyddad (krypterad)"),
+    Bad("gammalt xls-format", ole2_file("Workbook"), AKT_FILE, None, None, None, "gamla binära Excel-formatet (.xls"),
+    Bad("formel utan sparat värde i valfri kolumn", cell(0, "Anmälare", '="skola"'), AKT_FILE, AKT_SHEET.name, 2,
+        "Anmälare", f'cellen {akt_letter("Anmälare")}2 innehåller en formel (="skola")'),
+    Bad("formel med sparat värde", formula_with_saved_value, AKT_FILE, AKT_SHEET.name, 4, "Ålder",
+        f"cellen {akt_letter('Ålder')}4 innehåller en formel (={akt_rows()[2]['Ålder']}+0)"),
+    Bad("sammanfogade celler i valfri kolumn", merged(f"{akt_letter('Anmälare')}3:{akt_letter('Anmälare')}4"), AKT_FILE,
+        AKT_SHEET.name, 3, "Anmälare", f"cellerna {akt_letter('Anmälare')}3:{akt_letter('Anmälare')}4 är sammanfogade"),
+    Bad("sammanfogade celler över kolumner", merged(f"{akt_letter('Stadsdel')}5:{akt_letter('Beslut')}5"), AKT_FILE,
+        AKT_SHEET.name, 5, "Stadsdel", f"cellerna {akt_letter('Stadsdel')}5:{akt_letter('Beslut')}5 är sammanfogade"),
+    Bad("felvärde i valfri kolumn", cell(1, "Anmälare", "#N/A"), AKT_FILE, AKT_SHEET.name, 3, "Anmälare",
+        f"cellen {akt_letter('Anmälare')}3 innehåller felvärdet #N/A"),
+    Bad("datum som text med mer efter", cell(1, "Inkom datum", f"{YEAR}-06-15 abc"), AKT_FILE, AKT_SHEET.name, 3,
+        "Inkom datum", f"'{YEAR}-06-15 abc' är inte ett datum"),
+    Bad("datum som text med en siffra för mycket", cell(1, "Inkom datum", f"{YEAR}-06-151"), AKT_FILE, AKT_SHEET.name, 3,
+        "Inkom datum", f"'{YEAR}-06-151' är inte ett datum"),
+    Bad("datum och omöjlig tid som text", cell(1, "Inkom datum", f"{YEAR}-06-15 25:00"), AKT_FILE, AKT_SHEET.name, 3,
+        "Inkom datum", f"'{YEAR}-06-15 25:00' är inte ett datum"),
     Bad("fel kontrollsiffra", wrong_check_digit, AKT_FILE, AKT_SHEET.name, 3, "Personnummer", "kontrollsiffran stämmer inte"),
     Bad("personnummer i fel form", cell(0, "Personnummer", "okänd"), AKT_FILE, AKT_SHEET.name, 2, "Personnummer", "ogiltigt personnummer"),
     Bad("ålder stämmer inte", age_off_by_one, AKT_FILE, AKT_SHEET.name, 2, "Ålder", "stämmer inte med personnumret"),
@@ -1432,6 +1535,55 @@ def test_a_broken_cell_is_one_problem(ingested):
         ingest.run(raw, processed)
     assert [str(p) for p in excinfo.value.problems] == [
         f"{UTR_FILE}, blad 'Utredningar', rad 2, kolumn 'Slutdatum': 'snart' är inte ett datum (ÅÅÅÅ-MM-DD)"]
+
+
+def test_text_dates_and_date_times_as_text_are_read(raw, tmp_path):
+    """A date written as text is read if it is the date alone or a date-time (the time dropped, as
+    for a date-time cell); longer text is refused, never cut to ten characters (see BAD_CASES)."""
+    rows = akt_rows()
+    rows[0]["Inkom datum"] = f"{YEAR}-03-02 00:00:00"
+    rows[1]["Inkom datum"] = f"{YEAR}-06-15T13:45"
+    rows[2]["Inkom datum"] = f" {YEAR}-02-27 "
+    write_akt(raw, rows)
+    ingest.run(raw, tmp_path / "processed")
+    df = ingest.load("aktualiseringar", tmp_path / "processed")
+    assert list(df["inkom_datum"][:3]) == [pd.Timestamp(YEAR, 3, 2), pd.Timestamp(YEAR, 6, 15), pd.Timestamp(YEAR, 2, 27)]
+
+
+def test_formulas_and_merged_cells_outside_the_contracts_columns_are_ignored(raw, tmp_path):
+    """As the values of columns outside the contract are: a note column with a formula and a merged
+    range does not stop ingest."""
+
+    def edit(ws) -> None:
+        col = len(AKT_HEADERS) + 1
+        ws.cell(1, col, "Anteckning")
+        ws.cell(2, col, "=1+1")
+        ws.merge_cells(start_row=3, start_column=col, end_row=4, end_column=col + 1)
+
+    akt_edited(edit)(raw)
+    ingest.run(raw, tmp_path / "processed")
+
+
+def test_every_formula_cell_is_named(ingested):
+    """Each formula cell of the contract's columns is one problem naming its cell and formula; the
+    sheet is not read further (its values cannot be trusted), so nothing else is reported for it."""
+    raw, processed, _ = ingested
+
+    def edit(ws) -> None:
+        ws[f"{akt_letter('Ålder')}2"] = "=DATEDIF(C2,TODAY(),\"Y\")"
+        ws[f"{akt_letter('Stadsdel')}5"] = "=I4"
+
+    akt_edited(edit)(raw)
+    with pytest.raises(ingest.RawDataError) as excinfo:
+        ingest.run(raw, processed)
+    akt = [str(p) for p in excinfo.value.problems if p.file == AKT_FILE]
+    assert [a.split(": klistra")[0].split(", inte ett värde")[0] for a in akt] == [
+        f"{AKT_FILE}, blad '{AKT_SHEET.name}', rad 2, kolumn 'Ålder': cellen {akt_letter('Ålder')}2 innehåller en formel "
+        "(=DATEDIF(C2,TODAY(),\"Y\"))",
+        f"{AKT_FILE}, blad '{AKT_SHEET.name}', rad 5, kolumn 'Stadsdel': cellen {akt_letter('Stadsdel')}5 innehåller en "
+        "formel (=I4)",
+    ]
+    assert all("klistra in som värden" in a for a in akt)
 
 
 def test_links_into_an_unreadable_extract_are_not_checked(ingested):

@@ -4,6 +4,7 @@ checked and converted columns, the same problems, on a small hand-made workbook.
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -151,3 +152,99 @@ def test_read_sheet_of_the_demo_extracts_is_pandas_frame(tmp_path):
     generate.main(tmp_path)
     for path in sorted(tmp_path.glob("*_2020.xlsx")) + [tmp_path / "jamforelse.xlsx"]:
         _assert_read_as_pandas(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Formulas, merged cells and files that are not workbooks
+# --------------------------------------------------------------------------------------------
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _with_sheet_xml(path, xml: str) -> None:
+    """Replace the sheet XML of the workbook at ``path`` (written by :func:`_write`)."""
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            z.writestr(info, xml.encode() if info.filename == "xl/worksheets/sheet1.xml" else data)
+
+
+def test_sheet_markup_finds_formulas_and_merged_ranges(tmp_path):
+    """Shared formulas (the text in the first cell only), a namespace prefix, cells without a
+    reference (placed by their order in the row) and merged ranges."""
+    path = tmp_path / "bok.xlsx"
+    _write(path, ROWS[:1])
+    assert not reading.sheet_markup(path, "Blad")  # values only
+    _with_sheet_xml(path, (
+        f'<x:worksheet xmlns:x="{_NS}"><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>&lt;f&gt;</x:t></x:is></x:c></x:row>'
+        '<x:row r="2"><x:c r="C2"><x:f t="shared" ref="C2:C3" si="0">A2*2</x:f><x:v>2</x:v></x:c></x:row>'
+        '<x:row r="3"><x:c r="C3"><x:f t="shared" si="0"/><x:v>4</x:v></x:c></x:row>'
+        '<x:row r="5"><x:c><x:v>1</x:v></x:c><x:c><x:f>SUM(A1:A4)</x:f></x:c></x:row>'
+        '<x:row r="7"><x:c r="D7" t="e"><x:v>#N/A</x:v></x:c><x:c r="E7" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c></x:row>'
+        '</x:sheetData><x:mergeCells count="2"><x:mergeCell ref="B4:B6"/><x:mergeCell ref="AA1:AB1"/></x:mergeCells>'
+        '</x:worksheet>'))
+    markup = reading.sheet_markup(path, "Blad")
+    assert markup.formulas == [("C2", "A2*2"), ("C3", "A2*2"), ("B5", "SUM(A1:A4)"), ("E7", "1/0")]
+    assert markup.errors == [("D7", "#N/A")]  # E7's error is its formula's
+    assert markup.merged == ["B4:B6", "AA1:AB1"]
+    assert reading.sheet_markup(path, "Annat") == reading.Markup()
+
+
+def test_text_that_looks_like_a_formula_is_not_one(tmp_path):
+    """``<f`` escaped inside a text cell, and a tag that only begins with f, are no formula."""
+    path = tmp_path / "bok.xlsx"
+    _write(path, [[*ROWS[0][:6], "<f> och <mergeCell>", *ROWS[0][7:]]])
+    assert not reading.sheet_markup(path, "Blad")
+
+
+def test_cell_references():
+    assert reading.cell_position("C5") == (5, 2)
+    assert reading.cell_position("$AB$12") == (12, 27)
+    assert [reading.column_letters(i) for i in (0, 25, 26, 27, 701, 702)] == ["A", "Z", "AA", "AB", "ZZ", "AAA"]
+    with pytest.raises(ValueError):
+        reading.cell_position("5C")
+
+
+def test_workbook_problem_tells_files_apart(tmp_path):
+    good = tmp_path / "bok.xlsx"
+    _write(good, ROWS[:1])
+    assert reading.workbook_problem(good) is None
+    cases = {
+        b"": "filen är tom",
+        b"Datum;Antal\n2020-01-01;3\n": "utan en textfil med avgränsade värden (CSV)",
+        b"\xef\xbb\xbf<html><body>x</body></html>": "utan en HTML-fil",
+        b"\x00\x01\x02\x03\x04\x05\x06\x07" * 8: "utan en fil i ett annat format",
+        good.read_bytes()[:300]: "avkortat eller skadat zip-arkiv",
+        reading.OLE2_MAGIC + bytes(504) + "Workbook".encode("utf-16-le"): "gamla binära Excel-formatet",
+        reading.OLE2_MAGIC + bytes(504) + reading.ENCRYPTED_PACKAGE: "lösenordsskyddad",
+    }
+    for i, (data, expected) in enumerate(cases.items()):
+        path = tmp_path / f"fil{i}.xlsx"
+        path.write_bytes(data)
+        assert expected in (reading.workbook_problem(path) or ""), (data[:20], reading.workbook_problem(path))
+    ods = tmp_path / "kalkyl.xlsx"
+    with zipfile.ZipFile(ods, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    assert "OpenDocument-kalkylark (.ods)" in reading.workbook_problem(ods)
+
+
+def test_sheet_member_follows_relative_and_absolute_targets(tmp_path):
+    """Excel writes the sheet's target relative to ``xl/``, openpyxl absolute."""
+    path = tmp_path / "bok.xlsx"
+    _write(path, ROWS[:1])
+    with zipfile.ZipFile(path) as z:
+        assert reading.sheet_member(z, "Blad") == "xl/worksheets/sheet1.xml"
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    assert 'Target="/xl/worksheets/sheet1.xml"' in rels
+    with zipfile.ZipFile(tmp_path / "rel.xlsx", "w") as z:
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{_NS}" xmlns:r="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships"><sheets><sheet name="Blad" sheetId="1" r:id="rId7"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId7" Type="worksheet" Target="worksheets/../worksheets/blad.xml"/>'
+                   '</Relationships>')
+    with zipfile.ZipFile(tmp_path / "rel.xlsx") as z:
+        assert reading.sheet_member(z, "Blad") == "xl/worksheets/blad.xml"
+        assert reading.sheet_member(z, "Annat") is None

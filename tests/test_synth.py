@@ -190,6 +190,56 @@ def test_scale_one_leaves_targets_alone():
         generate.load_targets("demo", 0)
 
 
+def test_vectorised_draws_and_ages_match_the_scalar_ones():
+    """:func:`generate.draw` makes the draw of ``rng.choice(n, p=w / w.sum())`` and leaves the
+    generator in the same state; :func:`caseflow._year_md` gives :func:`caseflow.age_at` as arrays
+    (29 February and birthdays included)."""
+    import numpy as np
+
+    for seed in range(50):
+        g = np.random.default_rng(seed)
+        w = g.random(int(g.integers(1, 12))) * 10
+        w[g.random(len(w)) < 0.2] = 0.0
+        w[0] += 0.5
+        a, b = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 1])
+        assert [int(a.choice(len(w), p=w / w.sum())) for _ in range(100)] == [generate.draw(b, w) for _ in range(100)]
+        assert a.random() == b.random()
+    births = [dt.date(2004, 2, 29), dt.date(2003, 3, 1), dt.date(2010, 12, 31), dt.date(2001, 1, 1), dt.date(2005, 6, 15)]
+    days = [dt.date(2020, 2, 28), dt.date(2020, 2, 29), dt.date(2021, 2, 28), dt.date(2021, 3, 1), dt.date(2022, 12, 31),
+            dt.date(2018, 1, 1), dt.date(2019, 6, 15), dt.date(2019, 6, 14)]
+    by, bmd = caseflow._year_md(np.array([b.toordinal() for b in births]))
+    for day in days:
+        y, md = caseflow._year_md(np.array([day.toordinal()] * len(births)))
+        assert (y - by - (md < bmd)).tolist() == [caseflow.age_at(b, day) for b in births]
+
+
+def test_fast_rows_write_what_openpyxl_writes(tmp_path, monkeypatch):
+    """The rows written as XML (:func:`generate._rows_xml`) give the very bytes that openpyxl gives
+    for every kind of value, in workbooks of several sheets; a value of another kind (here a numpy
+    integer, a formula-like string) leaves the whole workbook to openpyxl."""
+    import numpy as np
+
+    rows = [["a", 1, dt.date(2020, 1, 31), True, None],
+            [" lead", -7, None, False, "x"],
+            ["tab\there & <b>", 2.5, dt.date(2022, 12, 1), None, ""],
+            ["  ", 10**17, dt.date(1999, 3, 1), True, "Övergår till annan insats"],
+            ["nl\nx ", 0.1 + 0.2, None, None, "trail "],
+            ["a", 0.0, dt.date(2020, 1, 31), 1, "x"],
+            ["a", -0.0, dt.date(2020, 1, 31), False, "x"]]
+    cases = {"two": {"Ett": (["Namn", "Tal", "Startdatum", "Flagga", "Text"], rows),
+                     "Två": (["Slutdatum", "N"], [[dt.date(2021, 5, 5), 3], [None, 4]])},
+             "empty": {"Blad": (["Startdatum", "Namn"], [])},
+             "other": {"Blad": (["Namn", "Tal"], [["a", np.int64(3)], ["=SUM(A1)", 1]])}}
+    assert generate._rows_xml(rows, 5, [0, 0, 2, 0, 0]) is not None  # written fast
+    assert generate._rows_xml(cases["other"]["Blad"][1], 2, [0, 0]) is None
+    for name, sheets in cases.items():
+        generate._write_workbook(tmp_path / f"{name}_fast.xlsx", sheets, "scenario=x; scale=1")
+    monkeypatch.setattr(generate, "_rows_xml", lambda *args: None)
+    for name, sheets in cases.items():
+        generate._write_workbook(tmp_path / f"{name}_openpyxl.xlsx", sheets, "scenario=x; scale=1")
+        assert digest(tmp_path / f"{name}_fast.xlsx") == digest(tmp_path / f"{name}_openpyxl.xlsx"), name
+
+
 # --- kontrast -------------------------------------------------------------------------------
 
 

@@ -68,8 +68,10 @@ from helpers.data import ingest
 from helpers.provenance import (
     build_lock,
     clean_stale,
+    commit_swaps,
     git_info,
     hash_files,
+    recover_journal,
     recover_swaps,
     swap_dir,
 )
@@ -205,15 +207,18 @@ def portable_path(path: str | Path) -> str:
 _TIMING_KEYS = ("start_time", "end_time", "duration")
 
 
-def normalise_executed(executed: Path, work: Path, target: Path) -> None:
+def normalise_executed(executed: Path, work: Path, target: Path, processed_dir: Path | None = None) -> None:
     """Make the executed notebook the same bytes on every run of the same input: no timestamps
     or durations (papermill's and the kernel's ``execution`` metadata), no absolute paths (the
-    project root is cut off, the temporary run folder becomes the final cache folder) and a fixed
-    id for papermill's injected-parameters cell."""
+    project root is cut off, the temporary run folder becomes the final cache folder, a staged
+    data folder ``processed_dir`` becomes ``data/processed``) and a fixed id for papermill's
+    injected-parameters cell."""
     text = executed.read_text(encoding="utf-8")
     root = str(PATHS.root.resolve())
-    for old, new in ((str(work), portable_path(target)), (str(work.resolve()), portable_path(target)),
-                     (root + os.sep, ""), (root, ".")):
+    pairs = [(str(work), portable_path(target)), (str(work.resolve()), portable_path(target))]
+    if processed_dir is not None and Path(processed_dir).resolve() != PATHS.processed.resolve():
+        pairs += [(str(processed_dir), str(PATHS.processed)), (str(Path(processed_dir).resolve()), str(PATHS.processed))]
+    for old, new in (*pairs, (root + os.sep, ""), (root, ".")):
         text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
     nb = nbformat.reads(text, as_version=4)
     meta = nb.metadata.get("papermill")
@@ -233,7 +238,20 @@ def normalise_executed(executed: Path, work: Path, target: Path) -> None:
 
 
 def ensure_data(log: Log = print) -> dict[str, Any]:
-    """Write the demo extracts if there are none, ingest if needed; return the data manifest."""
+    """Write the demo extracts if there are none, ingest if needed (into ``data/processed`` at
+    once); return the data manifest."""
+    return prepare_data(log, stage=False)[0]
+
+
+def prepare_data(log: Log = print, *, stage: bool = True) -> tuple[dict[str, Any], Path]:
+    """Write the demo extracts if there are none and ingest if the raw data changed: the data
+    manifest and the folder the chapters read.
+
+    With ``stage`` (a render) new processed data are written to a staged folder beside
+    ``data/processed`` (``data/.processed-render-*/processed``) and swapped in by the render's
+    one commit (:func:`publish_all`) only when everything has succeeded: a render that fails
+    leaves ``data/processed`` as it was. Without it (``genomlysning data``) they replace
+    ``data/processed`` at once."""
     raw = PATHS.raw
     if not os.environ.get("GENOMLYSNING_DATA_DIR"):
         raw.mkdir(parents=True, exist_ok=True)
@@ -241,20 +259,39 @@ def ensure_data(log: Log = print) -> dict[str, Any]:
             from helpers.data.synth import generate
 
             t = time.perf_counter()
-            generate.main(raw)
+            # Written beside data/raw and swapped in whole (with what data/raw already held, its
+            # README): a run killed while generating leaves no half set of extracts behind.
+            tmp = Path(tempfile.mkdtemp(prefix=".raw-demo-", dir=raw.parent))
+            try:
+                generate.main(tmp / "raw")
+                for keep in raw.iterdir():
+                    if keep.is_file():
+                        shutil.copy2(keep, tmp / "raw" / keep.name)
+                swap_dir(tmp / "raw", raw)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
             log(f"Syntetiska demodata skrivna till {raw} ({_fmt_s(time.perf_counter() - t)})")
-    if not ingest.is_current():
-        t = time.perf_counter()
-        try:
-            ingest.run()
-        except ingest.PseudonymKeyError as e:
-            raise BuildError(f"Pseudonymnyckeln duger inte för dessa rådata; inget har ändrats.\n{e}") from e
-        except ingest.RawDataError as e:
-            raise BuildError(f"Rådata klarar inte datakontraktet; inget har ändrats.\n{e}") from e
-        log(f"Rådata validerade och inlästa till {PATHS.processed} ({_fmt_s(time.perf_counter() - t)})")
-    else:
+    if ingest.is_current():
         log("Bearbetade data är aktuella (inga ändrade rådata)")
-    return ingest.manifest()
+        return ingest.manifest(), PATHS.processed
+    t = time.perf_counter()
+    target = PATHS.processed
+    if stage:
+        PATHS.processed.parent.mkdir(parents=True, exist_ok=True)
+        target = Path(tempfile.mkdtemp(prefix=".processed-render-", dir=PATHS.processed.parent)) / "processed"
+    try:
+        ingest.run(processed_dir=target, carry_from=PATHS.processed)
+    except BaseException as e:
+        if stage:
+            shutil.rmtree(target.parent, ignore_errors=True)
+        if isinstance(e, ingest.PseudonymKeyError):
+            raise BuildError(f"Pseudonymnyckeln duger inte för dessa rådata; inget har ändrats.\n{e}") from e
+        if isinstance(e, ingest.RawDataError):
+            raise BuildError(f"Rådata klarar inte datakontraktet; inget har ändrats.\n{e}") from e
+        raise
+    where = "läggs i data/processed när rapporten är klar" if stage else f"inlästa till {PATHS.processed}"
+    log(f"Rådata validerade, {where} ({_fmt_s(time.perf_counter() - t)})")
+    return ingest.manifest(target), target
 
 
 def available_years(data_manifest: dict[str, Any]) -> list[int]:
@@ -310,9 +347,12 @@ KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 
 
 def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict[str, Any],
-                *, use_cache: bool = True, data_cutoff: str = "") -> ChapterRun:
-    """Execute one chapter notebook with papermill (or reuse the cached run)."""
+                *, use_cache: bool = True, data_cutoff: str = "", processed_dir: Path | None = None) -> ChapterRun:
+    """Execute one chapter notebook with papermill (or reuse the cached run). The chapter reads
+    ``processed_dir`` (default ``data/processed``; a render's staged data before they are
+    committed); its parameters, hash and executed notebook name ``data/processed`` either way."""
     name = notebook.stem
+    processed_dir = Path(processed_dir or PATHS.processed)
     target = cache_root / name
     parameters = chapter_parameters(year, data_manifest, data_cutoff)
     digest = chapter_hash(notebook, parameters, data_manifest)
@@ -323,7 +363,7 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
     executed = work / notebook.name
     t = time.perf_counter()
     cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed),
-           "-p", "year", str(year), "-p", "processed_dir", str(PATHS.processed),
+           "-p", "year", str(year), "-p", "processed_dir", str(processed_dir),
            "-p", "output_dir", str(work), "-p", "synthetic", str(parameters["synthetic"]),
            "-r", "data_cutoff", parameters["data_cutoff"], "--cwd", str(work), "--no-progress-bar", "--log-level", "WARNING",
            "--kernel", "python3"]  # the project's own Python (ipykernel in .venv), whatever the notebook says
@@ -338,7 +378,7 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
         shutil.rmtree(work, ignore_errors=True)
         tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
         raise BuildError(f"Kapitlet misslyckades: {message}\n{tail}")
-    normalise_executed(executed, work, target)
+    normalise_executed(executed, work, target, processed_dir)
     (work / "hash.txt").write_text(digest + "\n")
     (work / "run.json").write_text(json.dumps({"parameters": parameters, "seconds": round(seconds, 2)}) + "\n")
     old = cache_root / f".{name}-old"
@@ -351,7 +391,8 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
 
 
 def run_chapters(year: int, data_manifest: dict[str, Any], *, jobs: int | None = None,
-                 use_cache: bool = True, data_cutoff: str = "", log: Log = print) -> list[ChapterRun]:
+                 use_cache: bool = True, data_cutoff: str = "", log: Log = print,
+                 processed_dir: Path | None = None) -> list[ChapterRun]:
     notebooks = chapter_notebooks()
     cache_root = PATHS.build_year(year) / "cache"
     jobs = max(1, min(jobs or (os.cpu_count() or 1), len(notebooks)))
@@ -360,7 +401,7 @@ def run_chapters(year: int, data_manifest: dict[str, Any], *, jobs: int | None =
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_chapter, nb, year, cache_root, data_manifest, use_cache=use_cache,
-                               data_cutoff=data_cutoff): nb
+                               data_cutoff=data_cutoff, processed_dir=processed_dir): nb
                    for nb in notebooks}
         for fut, nb in futures.items():
             try:
@@ -1274,8 +1315,11 @@ def render_builtin(stage: Path, info: dict[str, Any]) -> tuple[Path, str]:
 # --- 6. publish ---------------------------------------------------------------------------------
 
 
-def publish_copy(book: Path, year: int, info: dict[str, Any], log: Log) -> Path | None:
-    """Keep the rendered report in ``_publish/<year>/<version>/`` and refresh the index page."""
+def stage_publish_copy(book: Path, year: int, info: dict[str, Any], log: Log,
+                       staged: list[Path]) -> tuple[Path, Path] | None:
+    """A copy of the rendered report for ``_publish/<year>/<version>/``, staged beside it:
+    ``(staged copy, its place)``, or None if that version already holds another edition (a
+    published version does not change; the user is told to raise the version)."""
     label = info["version"] + ("-dev" if info["dirty"] else "")
     dest = PATHS.publish / str(year) / label
     existing = dest / "manifest.json"
@@ -1288,11 +1332,24 @@ def publish_copy(book: Path, year: int, info: dict[str, Any], log: Log) -> Path 
             return None
     PATHS.publish.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".publish-", dir=PATHS.publish))
+    staged.append(tmp)
     shutil.copytree(book, tmp / "book")
-    swap_dir(tmp / "book", dest)
-    shutil.rmtree(tmp, ignore_errors=True)
-    write_publish_index()
-    return dest
+    return tmp / "book", dest
+
+
+#: The journal of the render's one commit (see :func:`publish_all`).
+JOURNAL = "publish-journal.json"
+
+
+def publish_all(pairs: list[tuple[Path, Path]]) -> None:
+    """Publish everything a render changed in one step: the book, the staged project, the kept
+    version, the figures and (when the raw data changed) ``data/processed``. The pairs
+    ``(staged, place)`` are committed with a journal (:func:`helpers.provenance.commit_swaps`): a
+    kill before the commit point leaves all of them as they were, a kill after it is finished by
+    the next run (:func:`recover_interrupted`). The list of kept versions is written afterwards."""
+    commit_swaps(pairs, PATHS.build / JOURNAL, PATHS.root)
+    if PATHS.publish.is_dir() and any(PATHS.publish.glob("*/*/manifest.json")):
+        write_publish_index()
 
 
 def _pdf_link(rel: str, pdf: str | None) -> str:
@@ -1337,35 +1394,37 @@ står i CHANGELOG.md.</p>
     return out
 
 
-def export_figures(runs: list[ChapterRun], year: int) -> Path:
-    """Copy every figure (PNG, SVG and its data as CSV) to ``figures/<year>/`` for slides and memos,
-    in one step: the year's folder is built beside it and swapped in (old or new, never half)."""
+def stage_figures(runs: list[ChapterRun], year: int, staged: list[Path]) -> tuple[Path, Path]:
+    """Every figure (PNG, SVG and its data as CSV) for ``figures/<year>/`` (slides and memos),
+    staged beside it: ``(staged folder, its place)``, swapped in by :func:`publish_all`."""
     dest = PATHS.figures / str(year)
     PATHS.figures.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{year}-new-", dir=PATHS.figures))
-    try:
-        for r in runs:
-            for f in sorted((r.output / "figures").glob("*")):
-                if f.suffix in {".png", ".svg", ".csv"}:
-                    shutil.copy2(f, tmp / f.name)
-        swap_dir(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+    staged.append(tmp)
+    for r in runs:
+        for f in sorted((r.output / "figures").glob("*")):
+            if f.suffix in {".png", ".svg", ".csv"}:
+                shutil.copy2(f, tmp / f.name)
+    return tmp, dest
 
 
 #: Temporary names that an interrupted run leaves behind, by folder (removed at the next run).
 STALE_PATTERNS: dict[str, tuple[str, ...]] = {
-    "root": (".book-*",), "data": (".processed-*",), "publish": (".publish-*",), "figures": (".*-new-*",),
+    "root": (".book-*",), "data": (".processed-*", ".raw-demo-*"), "publish": (".publish-*",), "figures": (".*-new-*",),
     "build_year": ("stage-*",), "cache": (".*-*",),
 }
 
 
 def recover_interrupted(log: Log = print) -> None:
-    """Put the project back in order after a run that was killed: finish or undo interrupted folder
-    swaps (``_book``, ``data/processed``, ``figures/<year>``, ``_build/<year>/book``) and remove the
+    """Put the project back in order after a run that was killed: finish a render's commit that
+    had passed its commit point (:func:`publish_all`), undo other interrupted folder swaps
+    (``_book``, ``data/processed``, ``figures/<year>``, ``_build/<year>/book``) and remove the
     temporary folders it left (they can hold pseudonymised data). Runs under :class:`build_lock`."""
+    finished = recover_journal(PATHS.build / JOURNAL, PATHS.root)
+    if finished:
+        log(f"Slutförde en avbruten publicering: {', '.join(portable_path(p) for p in finished)}")
+    if PATHS.publish.is_dir() and any(PATHS.publish.glob("*/*/manifest.json")):
+        write_publish_index()
     years = [d for d in PATHS.build.glob("*") if d.is_dir() and d.name.isdigit()]
     folders = [PATHS.root, PATHS.processed.parent, PATHS.figures, *years]
     restored = [p for f in folders for p in recover_swaps(f)]
@@ -1407,14 +1466,27 @@ def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publ
     which = choose_renderer(renderer)
     cutoff = check_data_cutoff(year, data_cutoff)
     settings = report_settings()
-    data_manifest = ensure_data(log)
+    data_manifest, processed_dir = prepare_data(log, stage=True)
+    staged: list[Path] = [processed_dir.parent] if processed_dir != PATHS.processed else []
+    try:
+        return _render_chapters(year, which, cutoff, settings, data_manifest, processed_dir, staged, t0, timings,
+                                jobs=jobs, use_cache=use_cache, publish=publish, preliminary=preliminary, log=log)
+    finally:
+        for folder in staged:  # whatever was not committed (a failed render) goes
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _render_chapters(year: int, which: str, cutoff: str, settings: dict[str, str], data_manifest: dict[str, Any],
+                     processed_dir: Path, staged: list[Path], t0: float, timings: dict[str, float], *,
+                     jobs: int | None, use_cache: bool, publish: bool, preliminary: bool, log: Log) -> BuildResult:
     timings["data"] = time.perf_counter() - t0
     years = available_years(data_manifest)
     if year not in years:
         raise BuildError(f"Rapportåret {year} finns inte i data (tillgängliga år: {', '.join(map(str, years))}).")
 
     t = time.perf_counter()
-    runs = run_chapters(year, data_manifest, jobs=jobs, use_cache=use_cache, data_cutoff=cutoff, log=log)
+    runs = run_chapters(year, data_manifest, jobs=jobs, use_cache=use_cache, data_cutoff=cutoff, log=log,
+                        processed_dir=processed_dir)
     timings["chapters"] = time.perf_counter() - t
     t = time.perf_counter()
     disclosure = audit_chapters(runs, year, log=log)
@@ -1444,6 +1516,7 @@ def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publ
     build_dir = PATHS.build_year(year)
     build_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix="stage-", dir=build_dir))
+    staged.append(stage)
     try:
         stage_book(year, runs, kf, info, stage, disclosure)
         t = time.perf_counter()
@@ -1499,23 +1572,27 @@ def _render(year: int, *, renderer: str, jobs: int | None, use_cache: bool, publ
             "audit": {c: {k: s.get(k) for k in _AUDIT_RUN_KEYS} for c, s in disclosure.items()},
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        # Keep the staged project (executed notebooks included) as _build/<year>/book for inspection.
-        final_stage = build_dir / "book"
+        # Everything this render changes is staged beside its place, then published by one commit.
         book_tmp = Path(tempfile.mkdtemp(prefix=".book-", dir=PATHS.root))
+        staged.append(book_tmp)
         shutil.move(str(out), str(book_tmp / "_book"))
-        swap_dir(book_tmp / "_book", PATHS.book)
-        shutil.rmtree(book_tmp, ignore_errors=True)
-        swap_dir(stage, final_stage)
+        pairs = [(book_tmp / "_book", PATHS.book), (stage, build_dir / "book")]  # the staged project, for inspection
+        dest = stage_publish_copy(book_tmp / "_book", year, info, log, staged) if publish else None
+        if dest:
+            pairs.append(dest)
+        pairs.append(stage_figures(runs, year, staged))
+        if processed_dir != PATHS.processed:
+            pairs.append((processed_dir, PATHS.processed))
+        publish_all(pairs)
         (build_dir / BUILD_LOG).write_text(json.dumps(build_log, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    dest = publish_copy(PATHS.book, year, info, log) if publish else None
-    export_figures(runs, year)
     pdf = PATHS.book / manifest["pdf"]
+    kept = dest[1] if dest else None
     log(f"Klart på {_fmt_s(time.perf_counter() - t0)}: {PATHS.book / 'index.html'}")
     log(f"  PDF: {pdf}")
-    if dest:
-        log(f"  Sparad version: {dest}")
-    return BuildResult(year, PATHS.book, PATHS.book / "index.html", pdf, dest, which, manifest, runs, build_log)
+    if kept:
+        log(f"  Sparad version: {kept}")
+    return BuildResult(year, PATHS.book, PATHS.book / "index.html", pdf, kept, which, manifest, runs, build_log)

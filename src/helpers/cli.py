@@ -83,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
                 except generate.NotSyntheticError as e:
                     print(f"fel: {e}", file=sys.stderr)
                     return 1
-            build.ensure_data()
+            with build.build_lock(print):  # one run at a time; a killed earlier run is put in order first
+                build.recover_interrupted()
+                build.ensure_data()
             return 0
         if args.command == "ingest":
             from helpers.data import ingest
 
-            return ingest.main([])
+            with build.build_lock(print):
+                build.recover_interrupted()
+                return ingest.main([])
         if args.command == "render":
             build.render(args.year, renderer=args.renderer, jobs=args.jobs, data_cutoff=args.data_cutoff,
                          use_cache=not args.no_cache, publish=not args.no_publish, preliminary=args.preliminary)

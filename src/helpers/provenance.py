@@ -1,10 +1,12 @@
 """Provenance and safe replacement, shared by ingest and the build: content hashes of files, the
-git state of the checkout, replacing a whole folder in one step, and the pinned dependencies
+git state of the checkout, replacing a whole folder in one step (several folders in one step
+with a journal), and the pinned dependencies
 (``requirements.lock``, kept in step with ``environment.yml`` by ``make lock``)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -148,6 +150,78 @@ def swap_dir(new: Path, target: Path) -> None:
             old.rename(target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _finish_swap(new: Path, target: Path) -> None:
+    """Put ``new`` in the place of ``target``; safe to repeat after a kill at any point (a journal
+    entry is finished by calling it again)."""
+    old = target.with_name(f"{_old_name(target)}0")
+    if new.exists():
+        if target.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            target.rename(old)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        new.rename(target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def commit_swaps(pairs: list[tuple[Path, Path]], journal: Path, base: Path | None = None) -> None:
+    """Swap several staged folders into their targets as one step: all or none.
+
+    Every ``(new, target)`` pair is written to ``journal`` first, and the journal appears by one
+    ``os.replace`` (the commit point). Then the folders are swapped one by one. A kill before the
+    commit point leaves every target as it was (the staged folders are temporary and removed by
+    the next run); a kill after it is finished by :func:`recover_journal` on the next run, so every
+    target is then new. Paths in the journal are relative to ``base`` (default: the journal's
+    folder) when they can be, so a moved project recovers too.
+    """
+    base = base or journal.parent
+    entries = []
+    for new, target in pairs:
+        if not new.is_dir():
+            raise FileNotFoundError(f"{new} finns inte (inget att publicera)")
+        entries.append({"new": _relative(new, base), "target": _relative(target, base)})
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    tmp = journal.with_name(journal.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(entries, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, journal)  # the commit point
+    _roll_forward(entries, base)
+    journal.unlink()
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _roll_forward(entries: list[dict[str, str]], base: Path) -> list[Path]:
+    done = []
+    for e in entries:
+        target = base / e["target"]
+        _finish_swap(base / e["new"], target)
+        done.append(target)
+    return done
+
+
+def recover_journal(journal: Path, base: Path | None = None) -> list[Path]:
+    """Finish a :func:`commit_swaps` that was killed after its commit point: every folder of the
+    journal is swapped in. Returns the targets (empty if there was no journal). A journal still
+    being written (``.tmp``) was never committed and is removed. Call it under :class:`build_lock`,
+    before :func:`recover_swaps` (which would otherwise bring an old folder back)."""
+    journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
+    if not journal.is_file():
+        return []
+    entries = json.loads(journal.read_text(encoding="utf-8"))
+    done = _roll_forward(entries, base or journal.parent)
+    journal.unlink()
+    return done
 
 
 # --- pinned dependencies ----------------------------------------------------------------------------

@@ -32,7 +32,8 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "str": ("text", "text", "`string`"),
     "int": ("heltal", "heltal (utan decimaler)", "`Int64`"),
     "float": ("tal", "tal; decimalkomma eller decimalpunkt", "`Float64`"),
-    "date": ("datum", "Excel-datum eller text `ÅÅÅÅ-MM-DD`", "`datetime64`"),
+    "date": ("datum", "Excel-datum, eller text `ÅÅÅÅ-MM-DD` med högst en tid efter (`ÅÅÅÅ-MM-DD 00:00:00`; tiden "
+                      "tas bort); annan text efter datumet godtas inte", "`datetime64`"),
     "pnr": ("personnummer", "personnummer, se *Personnummer* nedan", "`string` (pseudonym)"),
     "code": ("kod", "ett värde ur kodlistan eller de uppräknade värdena", "`category`"),
     "bool": ("ja/nej", "`Ja`/`Nej` (även `true`/`false`, `1`/`0`)", "`boolean`"),
@@ -227,7 +228,8 @@ Kapitlen läser bara `data/processed/`, aldrig rådata.
 
 Dokumentet är genererat ur kontraktet (`src/helpers/data/contract.py`), inläsningens regler
 (`src/helpers/data/ingest.py`) och kodlistorna (`src/helpers/data/codelists/*.csv`) och kan därför
-inte glida isär från det som faktiskt kontrolleras.
+inte glida isär från det som faktiskt kontrolleras. Hur kontrollerna är byggda, och varför, står i
+`docs/inlasning.md`.
 
 ## Sekretess
 
@@ -259,18 +261,31 @@ Inläsningen kontrollerar följande innan något skrivs:
 
 1. Varje filnamn motsvarar ett extrakt; årsvisa extrakt har år i namnet, övriga inte.
 2. De obligatoriska extrakten finns.
-3. Filen är en läsbar Excel-arbetsbok.
+3. Filen är en läsbar Excel-arbetsbok (`.xlsx`). En lösenordsskyddad arbetsbok, en arbetsbok i det
+   gamla formatet `.xls`, en CSV- eller HTML-fil med filändelsen `.xlsx` och en skadad fil (till
+   exempel en avbruten kopiering) stoppas med ett meddelande som säger vad filen är och hur den
+   rättas: spara utan lösenord, spara som Excel-arbetsbok (`.xlsx`) eller exportera filen igen.
 4. Varje obligatoriskt blad finns, har en rubrikrad med alla kontraktets rubriker och minst en
    datarad.
-5. Varje värde har rätt typ (se *Typer*) och obligatoriska kolumner har inga tomma celler.
-6. Koder finns i kodlistan eller bland de uppräknade värdena (stora och små bokstäver skiljs åt).
-7. Tal ligger inom angivna gränser; datum markerade *inom extraktets år* ligger i filnamnets år.
+5. Kontraktets kolumner innehåller bara värden: ingen formel, inga sammanfogade celler och inga
+   felvärden (`#N/A`, `#REF!`). Extrakten ur verksamhetssystemen har aldrig formler; en formel
+   betyder att filen har redigerats för hand, och det som läses är det värde Excel senast räknade
+   fram (tomt om filen sparades av ett annat program). Av sammanfogade celler har bara den första
+   ett värde, de andra läses som tomma, liksom felvärden. Felet anger cellen och formeln (till
+   exempel `C5` och `=A5*2`), felvärdet eller det sammanfogade området (till exempel `B4:B6`), och
+   bladet läses inte vidare. Rätta genom att kopiera cellerna och klistra in
+   dem som värden (Klistra in special → Värden) och dela upp sammanfogningen. Regeln gäller alla
+   extrakt, även de offentliga som projektets egna kommandon skriver (de skrivs utan formler och
+   sammanfogningar). Kolumner utanför kontraktet ignoreras, även deras formler.
+6. Varje värde har rätt typ (se *Typer*) och obligatoriska kolumner har inga tomma celler.
+7. Koder finns i kodlistan eller bland de uppräknade värdena (stora och små bokstäver skiljs åt).
+8. Tal ligger inom angivna gränser; datum markerade *inom extraktets år* ligger i filnamnets år.
    Inget datum ligger efter inläsningsdagen (ett datum i framtiden är ett skrivfel).
-8. Kolumner markerade *unikt i filen* har inga dubbletter; kolumner markerade *unikt i alla
+9. Kolumner markerade *unikt i filen* har inga dubbletter; kolumner markerade *unikt i alla
    årsfiler* har inga dubbletter i extraktets årsfiler tillsammans.
-9. Personnummer är giltiga (se *Personnummer*).
-10. Regler mellan kolumner håller (anges under respektive blad).
-{_item(11, "Regler mellan filer håller (anges under respektive blad): hänvisningar mellan extrakten "
+10. Personnummer är giltiga (se *Personnummer*).
+11. Regler mellan kolumner håller (anges under respektive blad).
+{_item(12, "Regler mellan filer håller (anges under respektive blad): hänvisningar mellan extrakten "
           "(`Aktualiserings-ID`, `Utrednings-ID`, `Insats-ID`) pekar på en post som finns och passar, och id "
           "markerade *unikt i alla årsfiler* har inga dubbletter i extraktets årsfiler tillsammans. " + ingest.CROSS_FILE_SCOPE)}
 

@@ -382,11 +382,17 @@ def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem], book: pd.Exce
             if sheet.required:
                 problems.append(Problem(fname, sheet.name, None, None, "bladet saknas"))
             return None
-        raise
+        problems.append(_unreadable_sheet(fname, sheet, exc))
+        return None
+    except Exception as exc:  # noqa: BLE001 - any reader failure on the sheet is a broken file
+        problems.append(_unreadable_sheet(fname, sheet, exc))
+        return None
     if frame.empty and len(frame.columns) == 0:
         problems.append(Problem(fname, sheet.name, None, None, "bladet är tomt (ingen rubrikrad)"))
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if _markup_problems(path, sheet, list(frame.columns), problems):
+        return None
     missing = [c.header for c in sheet.columns if c.header not in frame.columns]
     for header in missing:
         problems.append(Problem(fname, sheet.name, 1, header, "kolumnen saknas i rubrikraden"))
@@ -396,6 +402,85 @@ def _read_sheet(path: Path, sheet: Sheet, problems: list[Problem], book: pd.Exce
         problems.append(Problem(fname, sheet.name, 2, None, "bladet har inga datarader"))
         return None
     return frame
+
+
+def _unreadable_sheet(fname: str, sheet: Sheet, exc: BaseException) -> Problem:
+    return Problem(fname, sheet.name, None, None,
+                   f"bladet kan inte läsas: {reading.unreadable(exc)}; exportera filen igen eller öppna den i Excel "
+                   "och spara den på nytt")
+
+
+def _markup_problems(path: Path, sheet: Sheet, headers: list[str], problems: list[Problem]) -> bool:
+    """Add a problem for every formula cell, merged range and error value (``#N/A``) in the
+    contract's columns of ``sheet`` (``headers``: the sheet's header row, by column); True if
+    there was one.
+
+    The extracts hold values, as the source systems write them. calamine reads a formula cell as
+    the value last computed and saved (blank if none was saved, as by programs other than Excel),
+    a merged range as its top-left value and blanks, and an error value as blank, all silently;
+    so a sheet with any of them is not read until it is pasted as values and unmerged. Columns outside the contract are ignored,
+    as their values are (:func:`helpers.data.reading.sheet_markup` finds both in the sheet's XML)."""
+    fname = path.name
+    try:
+        markup = reading.sheet_markup(path, sheet.name)
+    except Exception as exc:  # noqa: BLE001 - a broken zip archive or sheet XML is a broken file
+        problems.append(_unreadable_sheet(fname, sheet, exc))
+        return True
+    if not markup:
+        return False
+    wanted = {c.header for c in sheet.columns}
+
+    def header(col: int) -> str | None:
+        return headers[col] if 0 <= col < len(headers) and headers[col] in wanted else None
+
+    found: list[tuple[int, int, Problem]] = []
+    for ref, formula in markup.formulas:
+        row, col = reading.cell_position(ref)
+        if header(col) is not None:
+            found.append((row, col, Problem(
+                fname, sheet.name, row, header(col),
+                f"cellen {ref} innehåller en formel (={formula}), inte ett värde: extraktet ska bara innehålla "
+                "värden, som ärendesystemet skriver dem. Markera cellerna, kopiera och klistra in som värden "
+                "(Klistra in special → Värden) och spara filen")))
+    for ref in markup.merged:
+        first, _, last = ref.partition(":")
+        row, col = reading.cell_position(first)
+        last_col = reading.cell_position(last)[1] if last else col
+        inside = [h for c in range(col, last_col + 1) if (h := header(c)) is not None]
+        if inside:
+            found.append((row, col, Problem(
+                fname, sheet.name, row, header(col) or inside[0],
+                f"cellerna {ref} är sammanfogade: bara den första cellen har ett värde, de andra läses som tomma. "
+                "Dela upp sammanfogningen (Start → Sammanfoga och centrera → Dela upp celler) och skriv värdet "
+                "i varje cell")))
+    for ref, value in markup.errors:
+        row, col = reading.cell_position(ref)
+        if header(col) is not None:
+            found.append((row, col, Problem(
+                fname, sheet.name, row, header(col),
+                f"cellen {ref} innehåller felvärdet {value or '(okänt)'}, inte ett värde (ett felvärde läses som en tom "
+                "cell): oftast en formel som gav fel och klistrades in som värde. Skriv in det rätta värdet "
+                "eller exportera filen igen")))
+    problems += [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
+    return bool(found)
+
+
+#: A date written as text: ``ÅÅÅÅ-MM-DD``, optionally followed by a time of day (a date-time as
+#: text, e.g. ``2019-03-04 00:00:00``), and nothing else.
+_TEXT_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?", re.ASCII)
+
+
+def _text_date(text: str) -> dt.date:
+    """The date in a date cell written as text (:data:`_TEXT_DATE`; the time, if any, is dropped
+    as for a date-time cell). Raises ``ValueError`` for anything else, also a valid date followed
+    by other text ("2019-03-04 abc", "2019-03-041"): the text is never cut to its first ten
+    characters."""
+    m = _TEXT_DATE.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(text)
+    if m.group(2):
+        dt.time.fromisoformat(m.group(2))  # raises for an impossible time, e.g. 25:00
+    return dt.date.fromisoformat(m.group(1))
 
 
 #: Letters from other scripts that look like Latin letters (Cyrillic and Greek), folded to the
@@ -472,7 +557,7 @@ def _check_column(
                 elif isinstance(value, dt.date):
                     v = value
                 else:
-                    v = dt.date.fromisoformat(str(value).strip()[:10])
+                    v = _text_date(str(value))
                 if col.in_year and year is not None and v.year != year:
                     bad(i, f"datumet {v.isoformat()} ligger utanför extraktets år {year}")
                 out.append(v)
@@ -1186,12 +1271,13 @@ def read_extract(
     """
     problems: list[Problem] = []
     fname = path.name
-    if not zipfile.is_zipfile(path):
-        return {}, [Problem(fname, None, None, None, "filen är inte en Excel-arbetsbok (.xlsx)")]
+    if (why := reading.workbook_problem(path)) is not None:  # not an .xlsx workbook: say what it is
+        return {}, [Problem(fname, None, None, None, why)]
     try:
         book = reading.open_book(path)  # opened once for all sheets
     except Exception as exc:  # noqa: BLE001 - any reader failure is a broken file
-        return {}, [Problem(fname, None, None, None, f"arbetsboken kan inte läsas ({type(exc).__name__})")]
+        return {}, [Problem(fname, None, None, None, f"arbetsboken kan inte läsas: {reading.unreadable(exc)}; "
+                            "exportera filen igen eller öppna den i Excel och spara den på nytt")]
     with book:
         return _read_sheets(path, book, extract, year, key, first_year, problems)
 
@@ -1649,10 +1735,13 @@ def _read_all(found: list[tuple[Path, Extract, int | None]], key: str, first_yea
         return [futures[i].result() for i in range(len(jobs))]
 
 
-def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
+def run(raw_dir: Path | None = None, processed_dir: Path | None = None, *, carry_from: Path | None = None) -> dict:
     """Validate every extract in ``raw_dir`` and write ``processed_dir`` atomically.
 
-    Returns the manifest. Raises :class:`RawDataError` (and writes nothing) if any rule is broken.
+    Files in the processed folder that ingest does not write (``README.md``) are carried over from
+    ``carry_from`` (default ``processed_dir`` itself; a render that stages new data elsewhere
+    carries them from ``data/processed``). Returns the manifest. Raises :class:`RawDataError`
+    (and writes nothing) if any rule is broken.
     """
     raw_dir = Path(raw_dir or PATHS.raw)
     processed_dir = Path(processed_dir or PATHS.processed)
@@ -1713,8 +1802,9 @@ def run(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
             "outputs": outputs,
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        if processed_dir.is_dir():
-            for keep in processed_dir.iterdir():
+        carry = Path(carry_from or processed_dir)
+        if carry.is_dir():
+            for keep in carry.iterdir():
                 if keep.is_file() and not _owned(keep):
                     shutil.copy2(keep, staging / keep.name)
         swap_dir(staging, processed_dir)

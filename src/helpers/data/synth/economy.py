@@ -17,6 +17,7 @@ row of its own.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 
 import numpy as np
@@ -27,10 +28,12 @@ GENERAL, SPECIAL, OWN = "Generellt avtal", "Särskilt avtal", "Egen regi"
 S_EKONOMI = 71
 
 
-def _months(year: int) -> list[dt.date]:
-    return [dt.date(year, m, 1) for m in range(1, 13)]
+@functools.cache
+def _months(year: int) -> tuple[dt.date, ...]:
+    return tuple(dt.date(year, m, 1) for m in range(1, 13))
 
 
+@functools.cache  # cached: called for every month of every insats
 def _month_end(first: dt.date) -> dt.date:
     nxt = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return nxt - dt.timedelta(days=1)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import functools
 import io
 import os
 import re
@@ -79,6 +80,8 @@ REPORTER_WEIGHTS = {  # anmälare by category, for anmälningar outside the pinn
     "default": {"polis": 15, "skola": 35, "halso_sjukvard": 18, "socialtjanst": 10, "privatperson": 12, "annan_myndighet": 6, "ovrig": 4},
 }
 MONTHS = range(1, 13)
+#: Ages (low, high) of the age groups of the aktualiseringar.
+AGE_GROUPS = {"0-12": (0, 12), "13-17": (13, 17), "18-20": (18, 20)}
 SERIALS_GIRL = (980, 982, 984, 986, 988)
 SERIALS_BOY = (981, 983, 985, 987, 989)
 #: Above the demo volume (scale > 1) the test range runs out (five serials per birth date and sex):
@@ -292,9 +295,7 @@ class YearBuilder:
 
     # -- helpers -------------------------------------------------------------------------
     def pick(self, options: dict[str, float]) -> str:
-        keys = list(options)
-        p = np.array([options[k] for k in keys], dtype=float)
-        return keys[int(self.rng.choice(len(keys), p=p / p.sum()))]
+        return pick(self.rng, options)
 
     def code_for(self, kategori: str) -> str:
         return self.pick(CODE_WEIGHTS[kategori])
@@ -509,6 +510,27 @@ class YearBuilder:
                 r["beslut"] = self.pick({"tillfors": 55, "kronologiska": 35, "service": 10})
 
 
+@functools.cache
+def _cdf(weights: tuple[float, ...]) -> np.ndarray:
+    """The cumulative distribution that ``rng.choice(len(w), p=w / w.sum())`` draws from."""
+    p = np.array(weights, dtype=float)
+    cdf = (p / p.sum()).cumsum()
+    return cdf / cdf[-1]
+
+
+def draw(rng: np.random.Generator, weights) -> int:
+    """``int(rng.choice(len(w), p=w / w.sum()))``: the same draw (one ``rng.random()`` looked up in the
+    cumulative distribution, as numpy does) without numpy's checks of ``p`` at every call, which
+    took most of the time of a draw made for every record."""
+    return int(_cdf(tuple(weights)).searchsorted(rng.random(), side="right"))
+
+
+def pick(rng: np.random.Generator, weights: dict) -> str:
+    """A key of ``weights`` drawn with those weights (as ``rng.choice(len(keys), p=p / p.sum())``)."""
+    keys = list(weights)
+    return keys[draw(rng, weights.values())]
+
+
 def _birthday_window(dates: list[dt.date], year: int) -> tuple[dt.date, dt.date, bool]:
     """Anniversary window that keeps the age constant over ``dates`` and whether it is after them."""
     first, last = min(dates), max(dates)
@@ -525,15 +547,13 @@ def people(records: list[dict], year: int, rng: np.random.Generator, used: set[s
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         groups[r["group"]].append(r)
+    age_w = {g: np.ones(hi - lo + 1) if lo >= 13 else np.linspace(0.6, 1.4, hi - lo + 1)
+             for g, (lo, hi) in AGE_GROUPS.items()}
     for gid in sorted(groups, key=lambda g: (g[0], int(g[1:]))):
         members = groups[gid]
         lead = members[0]
-        lo, hi = {"0-12": (0, 12), "13-17": (13, 17), "18-20": (18, 20)}[lead["agegroup"]]
-        ages = np.arange(lo, hi + 1)
-        w = np.ones(len(ages)) if lo >= 13 else np.linspace(0.6, 1.4, len(ages))
-        age = int(rng.choice(ages, p=w / w.sum()))
-        area = (utsatta[int(rng.choice(len(utsatta), p=utsatt_w / utsatt_w.sum()))] if lead["utsatt"]
-                else ovriga[int(rng.choice(len(ovriga), p=ovriga_w / ovriga_w.sum()))])
+        age = AGE_GROUPS[lead["agegroup"]][0] + draw(rng, age_w[lead["agegroup"]])
+        area = utsatta[draw(rng, utsatt_w)] if lead["utsatt"] else ovriga[draw(rng, ovriga_w)]
         dates = [r["date"] for r in members]
         start, end, after = _birthday_window(dates, year)
         pool = serials(lead["kon"], wide)
@@ -543,7 +563,7 @@ def people(records: list[dict], year: int, rng: np.random.Generator, used: set[s
             if anniv.month == 2 and anniv.day == 29:
                 continue
             birth = anniv.replace(year=by)
-            number = pnr.make(birth, int(rng.choice(pool)))
+            number = pnr.make(birth, pool[int(rng.integers(0, len(pool)))])  # as rng.choice(pool)
             if number not in used:
                 used.add(number)
                 break
@@ -584,6 +604,54 @@ def scenario_keywords(targets: dict) -> str | None:
 
 
 def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]], keywords: str | None = None) -> None:
+    """Write ``sheets`` (name → headers, rows) to ``path``: bold headers, ``yyyy-mm-dd`` in the
+    columns whose header ends with *datum*, fixed metadata and zip timestamps.
+
+    openpyxl builds the workbook with each sheet's first row only; the other rows are written
+    straight as the XML that openpyxl writes for them (:func:`_rows_xml`; one Python call per cell
+    instead of a cell object and an XML element), checked against openpyxl's own XML of the first
+    row. Values of any other kind than those :func:`_cell_tail` knows make openpyxl write the whole
+    workbook, as before: the bytes are the same either way."""
+    rest = {}
+    wb = _workbook({name: (headers, rows[:1]) for name, (headers, rows) in sheets.items()}, keywords)
+    for k, (ws, (headers, rows)) in enumerate(zip(wb.worksheets, sheets.values(), strict=True), 1):
+        # Style ids are numbered on first use: ask for them in the order in which openpyxl writes the
+        # cells (the header row first).
+        header_styles = [cell.style_id for cell in ws[1] if cell.has_style]
+        styles = [cell.style_id if cell.has_style else 0 for cell in ws[2]] if rows else []
+        del header_styles
+        xml = _rows_xml(rows, len(headers), styles)
+        if xml is None:
+            rest = None
+            break
+        rest[f"xl/worksheets/sheet{k}.xml"] = (len(headers), len(rows), styles, xml)
+    if rest is None:  # a value of another kind: openpyxl writes every row
+        wb = _workbook(sheets, keywords)
+        rest = {}
+    buf = io.BytesIO()
+    wb.save(buf)
+    # Re-pack with fixed timestamps so that the bytes depend only on the content.
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            if info.filename in rest:
+                data = _with_rows(data, *rest.pop(info.filename))
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, data)
+    if rest:  # pragma: no cover - openpyxl names the sheets sheet1.xml, sheet2.xml, …
+        raise RuntimeError(f"arbetsboken saknar {sorted(rest)}")
+    tmp = path.with_suffix(".xlsx.tmp")
+    tmp.write_bytes(out.getvalue())
+    tmp.replace(path)
+
+
+def _workbook(sheets: dict[str, tuple[list[str], list[list]]], keywords: str | None) -> openpyxl.Workbook:
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, (headers, rows) in sheets.items():
@@ -599,23 +667,86 @@ def _write_workbook(path: Path, sheets: dict[str, tuple[list[str], list[list]]],
     if keywords:
         wb.properties.keywords = keywords
         wb.properties.description = f"Syntetiska data ({keywords.replace('; ', ', ')})"
-    buf = io.BytesIO()
-    wb.save(buf)
-    # Re-pack with fixed timestamps so that the bytes depend only on the content.
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            dst.writestr(zi, data)
-    tmp = path.with_suffix(".xlsx.tmp")
-    tmp.write_bytes(out.getvalue())
-    tmp.replace(path)
+    return wb
+
+
+#: Excel's serial number of a date is its ordinal less this (from 1 March 1900 on).
+_EXCEL_DAY0 = dt.date(1899, 12, 30).toordinal()
+_FIRST_SERIAL = dt.date(1900, 3, 1)
+#: Strings that openpyxl would not store as plain inline text (formulas, error codes, characters
+#: that XML escapes otherwise or not at all) or that are too long for a cell.
+_SPECIAL_STRING = re.compile(r"^[=#]|[\x00-\x08\x0b-\x1f\x7f]|^.{32768}", re.DOTALL)
+
+
+def _cell_tail(value) -> str | None:
+    """What follows ``<c r="…"`` and the style in the ``<c>`` element that openpyxl writes for
+    ``value`` (not None), or None for a value of another kind."""
+    kind = type(value)
+    if kind is str:
+        if _SPECIAL_STRING.search(value):
+            return None
+        if value == "":
+            return ' t="inlineStr" />'
+        text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        stripped = value.strip()
+        space = ' xml:space="preserve"' if stripped and stripped != value else ""
+        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if kind is bool:
+        return f' t="b"><v>{int(value)}</v></c>'
+    if kind is int or (kind is float and np.isfinite(value)):
+        return f' t="n"><v>{value:.16g}</v></c>'
+    if kind is dt.date and value >= _FIRST_SERIAL:
+        return f' t="n"><v>{value.toordinal() - _EXCEL_DAY0}</v></c>'
+    return None
+
+
+def _rows_xml(rows: list[list], width: int, styles: list[int]) -> list[str] | None:
+    """The ``<row>`` elements of ``rows`` (sheet rows 2, 3, …) as openpyxl writes them (``styles``:
+    the style id of each column, 0 for none), or None if a row has another width, writes no cell or
+    holds a value that :func:`_cell_tail` leaves to openpyxl."""
+    letters = [openpyxl.utils.get_column_letter(c) for c in range(1, width + 1)]
+    attrs = [f' s="{s}"' if s else "" for s in styles]
+    # The tails of repeated values (kön, stadsdel, codes, dates), by kind (True == 1 as a key); not
+    # floats (0.0 == -0.0).
+    known: dict[type, dict] = {str: {}, int: {}, bool: {}, dt.date: {}}
+    out = []
+    for r, row in enumerate(rows, 2):
+        if len(row) != width:
+            return None
+        cells = []
+        for c, v, s in zip(letters, row, attrs, strict=True):
+            if v is None:
+                if s:
+                    cells.append(f'<c r="{c}{r}"{s} t="n" />')
+                continue
+            cache = known.get(type(v))
+            tail = cache.get(v) if cache is not None else None
+            if tail is None:
+                tail = _cell_tail(v)
+                if tail is None:
+                    return None
+                if cache is not None and len(cache) < 100_000:
+                    cache[v] = tail
+            cells.append(f'<c r="{c}{r}"{s}{tail}')
+        if not cells:
+            return None
+        out.append(f'<row r="{r}">{"".join(cells)}</row>')
+    return out
+
+
+def _with_rows(sheet_xml: bytes, width: int, n: int, styles: list[int], rows: list[str]) -> bytes:
+    """The sheet XML that openpyxl wrote for the first data row, with all ``n`` rows ``rows``."""
+    if n == 0:
+        return sheet_xml
+    xml = sheet_xml.decode("utf-8")
+    last = openpyxl.utils.get_column_letter(width)
+    dim = f'<dimension ref="A1:{last}2" />'
+    a = xml.find('<row r="2">')
+    b = xml.find("</sheetData>")
+    if xml.count(dim) != 1 or a < 0 or xml[a:b] != rows[0]:  # pragma: no cover - guarded by the tests
+        raise RuntimeError("openpyxl skriver en rad annorlunda än _rows_xml")
+    head = xml[:a].replace(dim, f'<dimension ref="A1:{last}{n + 1}" />')
+    return "".join([head, *rows, xml[b:]]).encode("utf-8")
 
 
 def write_aktualiseringar(year: int, targets: dict, raw_dir: Path, records: list[dict] | None = None) -> Path:

@@ -34,6 +34,8 @@ import numpy as np
 
 from helpers.data import codes
 from helpers.data.contract import STODBOENDE_SEPARAT_FRAN
+from helpers.data.synth.caseflow import _year_md
+from helpers.data.synth.generate import pick
 
 S_PLACERING = 61
 #: At most this many of the review year's children come from a district not named in the targets.
@@ -93,9 +95,7 @@ def _tri(rng: np.random.Generator, lmh: tuple[int, int, int], hi: int | None = N
 
 
 def _pick(rng: np.random.Generator, weights: dict) -> str:
-    keys = list(weights)
-    p = np.array([weights[k] for k in keys], dtype=float)
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+    return pick(rng, weights)
 
 
 @dataclass(eq=False)
@@ -136,6 +136,137 @@ class Period:
 @functools.cache
 def lagrum_grupp(lagrum: str) -> str:
     return codes.lagrum_grupp()[lagrum]  # cached: called for every pair of candidate placements
+
+
+#: An ordinal after every date (no such day).
+_NEVER = dt.date.max.toordinal()
+
+
+class _People:
+    """Every child a candidate may be, by a dense number: the periods each child is busy with (and
+    the latest end among them, for vectorised overlap checks) and the children already taken."""
+
+    def __init__(self):
+        self.number: dict[str, int] = {}
+        self.pnrs: list[str] = []
+        self.spans: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+        self.last = np.full(1024, -1, dtype=np.int64)  # latest busy end (ordinal)
+        self.taken = np.zeros(1024, dtype=bool)
+        self.codes: dict[str, int] = {}  # kön and stadsdel → a dense code
+        self.names: list[str] = []
+
+    def of(self, pnr: str) -> int:
+        k = self.number.get(pnr)
+        if k is None:
+            k = self.number[pnr] = len(self.pnrs)
+            self.pnrs.append(pnr)
+            if k >= len(self.last):
+                self.last = np.concatenate([self.last, np.full(len(self.last), -1, dtype=np.int64)])
+                self.taken = np.concatenate([self.taken, np.zeros(len(self.taken), dtype=bool)])
+        return k
+
+    def busy(self, pnr: str, start: dt.date, end: dt.date) -> None:
+        self.spans[pnr].append((start, end))
+        k = self.of(pnr)
+        self.last[k] = max(self.last[k], end.toordinal())
+
+    def code(self, name: str) -> int:
+        k = self.codes.get(name)
+        if k is None:
+            k = self.codes[name] = len(self.names)
+            self.names.append(name)
+        return k
+
+    def allowed(self, cap: dict) -> np.ndarray:
+        """By code: whether ``cap`` (kön or stadsdel → room left) has room."""
+        return np.array([cap[name] > 0 for name in self.names], dtype=bool)
+
+    def take(self, pnr: str) -> None:
+        self.taken[self.of(pnr)] = True
+
+    def free(self, ids: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
+        """Which children ``ids`` have no busy period overlapping [start, end]."""
+        ok = self.last[ids] < start.toordinal()
+        for k in np.flatnonzero(~ok).tolist():
+            ok[k] = all(e < start or s > end for s, e in self.spans[self.pnrs[ids[k]]])
+        return ok
+
+
+class _Persons:
+    """The persons of a list of cases as arrays (index-aligned with the list, which may grow by
+    :meth:`add`), for vectorised checks."""
+
+    FIELDS = ("by", "bmd", "last20", "id", "kon", "stadsdel")
+
+    def __init__(self, cf, persons: list, people: _People):
+        self.cf, self.people, self.n = cf, people, 0
+        for name in self.FIELDS:
+            setattr(self, name, np.zeros(max(16, len(persons)), dtype=np.int64))
+        self.add(persons)
+
+    def add(self, persons: list) -> None:
+        m = self.n + len(persons)
+        if m > len(self.by):
+            for name in self.FIELDS:
+                a = getattr(self, name)
+                setattr(self, name, np.concatenate([a, np.zeros(max(len(a), m - len(a)), dtype=np.int64)]))
+        cf, people, k = self.cf, self.people, slice(self.n, m)
+        self.by[k], self.bmd[k] = _year_md(np.array([p.birth.toordinal() for p in persons], dtype=np.int64))
+        self.last20[k] = [cf.last_day_aged_20(p.birth).toordinal() for p in persons]
+        self.id[k] = [people.of(p.pnr) for p in persons]
+        self.kon[k] = [people.code(p.kon) for p in persons]
+        self.stadsdel[k] = [people.code(p.stadsdel) for p in persons]
+        self.n = m
+
+    def ages(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Age of the persons ``idx`` on the day ordinals ``days``."""
+        year, md = _year_md(days)
+        return year - self.by[idx] - (md < self.bmd[idx])
+
+    def fits(self, idx: np.ndarray, q: Period) -> np.ndarray:
+        """Which persons ``idx`` fit period ``q``: 0–20 to its end (or the extraction date), in every
+        placement's age band at its start, and not busy with another period then."""
+        ok = self.last20[idx] >= min(q.end, self.cf.EXTRACTION_DATE).toordinal()
+        for p in q.placements:
+            age = p.start.year - self.by[idx] - ((p.start.month * 100 + p.start.day) < self.bmd[idx])
+            ok &= (p.ages[0] <= age) & (age <= p.ages[1])
+        ok[ok] = self.people.free(self.id[idx[ok]], q.start, q.end)
+        return ok
+
+
+class _Pool:
+    """Cases to match (granted utredningar still without insats, or öppenvård that ended *Övergår
+    till annan insats*), sorted by end, with their persons as arrays.
+
+    With ``by_person`` and ``open_starts`` (the utredningar): ``min_open``, the earliest start of
+    any insats of the child, and ``other_end``, the earliest end of another granted utredning of
+    the child (ordinals, :data:`_NEVER` if none)."""
+
+    def __init__(self, cf, cases: list, people: _People, by_person: dict | None = None,
+                 open_starts: dict | None = None):
+        self.cases = cases
+        self.ends = [c.end for c in cases]
+        self.end = np.array([d.toordinal() for d in self.ends], dtype=np.int64)
+        self.used = np.zeros(len(cases), dtype=bool)
+        self.reserved = np.zeros(len(cases), dtype=bool)
+        self.index = {id(c): i for i, c in enumerate(cases)}
+        self.persons = _Persons(cf, [c.person for c in cases], people)
+        self.x01 = np.array([c.orsakskod == "X01" for c in cases], dtype=bool)
+        if by_person is not None and open_starts is not None:
+            self.min_open = np.array([min(open_starts[c.person.pnr]).toordinal() if open_starts.get(c.person.pnr)
+                                      else _NEVER for c in cases], dtype=np.int64)
+            self.other_end = np.array([min((v.end.toordinal() for v in by_person.get(c.person.pnr, []) if v is not c),
+                                           default=_NEVER) for c in cases], dtype=np.int64)
+
+    def window(self, lo: dt.date, hi: dt.date) -> np.ndarray:
+        """Indices of the free cases (not used, not reserved) that ended in [lo, hi]."""
+        i0, i1 = bisect.bisect_left(self.ends, lo), bisect.bisect_right(self.ends, hi)
+        return np.arange(i0, i1)[~(self.used[i0:i1] | self.reserved[i0:i1])]
+
+    def reserve(self, case) -> None:
+        i = self.index.get(id(case))
+        if i is not None:
+            self.reserved[i] = True
 
 
 class Placements:
@@ -307,7 +438,14 @@ class Placements:
         firsts = sorted((p for p in self.placements if p.period.placements[0] is p and p.review is None and not p.uam),
                         key=lambda p: p.start)
         starts = [p.start for p in firsts]
-        taken: set[int] = set()
+        # The candidates' fixed attributes as arrays: start, end, lagrum group, age band.
+        f_start = np.array([p.start.toordinal() for p in firsts], dtype=np.int64)
+        f_end = np.array([p.end.toordinal() for p in firsts], dtype=np.int64)
+        f_sol = np.array([lagrum_grupp(p.lagrum) == SOL for p in firsts], dtype=bool)
+        f_lo = np.array([p.ages[0] for p in firsts], dtype=np.int64)
+        f_hi = np.array([p.ages[1] for p in firsts], dtype=np.int64)
+        taken = np.zeros(len(firsts), dtype=bool)
+        dec = self.dec.toordinal()
         preds = sorted((p for p in self.placements if p.ending == OVERGAR and not p.uam
                         and p.period.placements[-1] is p), key=lambda p: (p.end, p.form))
         for p in preds:
@@ -315,24 +453,25 @@ class Placements:
                 continue
             lo = bisect.bisect_left(starts, p.end - dt.timedelta(days=20))
             hi = bisect.bisect_right(starts, p.end + dt.timedelta(days=40))
-            best = None
-            for s in firsts[lo:hi]:
-                if id(s) in taken or s.period is p.period or lagrum_grupp(s.lagrum) == lagrum_grupp(p.lagrum):
-                    continue
-                if s.ages[1] < p.ages[0] or s.ages[0] > p.ages[1] + 3:
-                    continue
-                new_start = p.end + dt.timedelta(days=1)
-                # The new start must keep the placement in its generation.
-                if (s.start > self.dec) != (new_start > self.dec) or new_start >= s.end:
+            new_start = p.end.toordinal() + 1
+            k = np.arange(lo, hi)
+            # The new start must keep the placement in its generation.
+            k = k[~taken[lo:hi] & (f_sol[lo:hi] != (lagrum_grupp(p.lagrum) == SOL)) & (f_hi[lo:hi] >= p.ages[0])
+                  & (f_lo[lo:hi] <= p.ages[1] + 3) & ((f_start[lo:hi] > dec) == (new_start > dec))
+                  & (new_start < f_end[lo:hi])]
+            best = None  # the nearest start (the first of equals) that one child can have with p's period
+            for j in k[np.argsort(np.abs(f_start[k] - new_start), kind="stable")].tolist():
+                s = firsts[j]
+                if s.period is p.period:
                     continue
                 lo_b, hi_b = self.birth_window(p.period.placements + s.period.placements)
-                if lo_b > hi_b:  # no child could be in both placements at those ages
-                    continue
-                if best is None or abs((s.start - new_start).days) < abs((best.start - new_start).days):
-                    best = s
+                if lo_b <= hi_b:  # a child could be in both placements at those ages
+                    best = j
+                    break
             if best is None:
                 continue
-            taken.add(id(best))
+            taken[best] = True
+            best = firsts[best]
             delta = p.end + dt.timedelta(days=1) - best.start
             for q in best.period.placements:  # shift only the first placement's start
                 if q is best.period.placements[0]:
@@ -349,8 +488,6 @@ class Placements:
         rng = self.rng(8)
         granted = sorted((u for u in flow.utredningar if u.utfall == cf.INSATS_BEVILJAS and not u.has_insats
                           and u.end <= flow.last_day), key=lambda u: (u.end, u.start, u.person.pnr))
-        ends = [u.end for u in granted]
-        used = [False] * len(granted)
         by_person: dict[str, list] = defaultdict(list)
         for u in flow.utredningar:
             if u.utfall == cf.INSATS_BEVILJAS:
@@ -358,38 +495,38 @@ class Placements:
         open_starts: dict[str, list[dt.date]] = defaultdict(list)
         for i in flow.insatser:
             open_starts[i.person.pnr].append(i.start)
-        busy: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)  # periods per child
-        self.match_review(rng, granted, ends, used, by_person, open_starts)
+        people = _People()  # periods per child, and the review's children
+        pool = _Pool(cf, granted, people, by_person, open_starts)
+        self.match_review(rng, pool, by_person, people)
         for q in self.periods:
             if q.person is not None:
-                busy[q.person.pnr].append((q.start, q.end))
+                people.busy(q.person.pnr, q.start, q.end)
+        # The periods that may be followed by another of the same child, in order, with their children.
         returners: list[Period] = []
+        ret_end = np.zeros(len(self.periods), dtype=np.int64)
+        ret, pending = _Persons(cf, [], people), []
         p_re = float(self.spec.get("aterplacering", 0.0))
-        for k, q in enumerate(self.periods):
+        for q in self.periods:
             first = q.placements[0]
             review = next((p.review for p in q.placements if p.review), None)
             review_p = next((p for p in q.placements if p.review), None)
             uam = any(p.uam for p in q.placements)
-
-            def fits(person, q=q) -> bool:
-                if cf.last_day_aged_20(person.birth) < min(q.end, cf.EXTRACTION_DATE):
-                    return False
-                if any(not (p.ages[0] <= cf.age_at(person.birth, p.start) <= p.ages[1]) for p in q.placements):
-                    return False
-                return all(e < q.start or s > q.end for s, e in busy[person.pnr])
-
             if q.person is not None:  # a review slot, matched before
                 pass
             elif first.start < flow.first_day:
                 q.person = self._new_child(rng, q, review)
             else:
                 if review is None and not uam and rng.random() < p_re:
-                    window = [r for r in returners if dt.timedelta(days=2) <= q.start - r.end <= dt.timedelta(days=365)]
-                    window = [r for r in window if fits(r.person)]
-                    if window:
-                        q.person = window[int(rng.integers(len(window)))].person
+                    gap = q.start.toordinal() - ret_end[:len(returners)]
+                    window = np.flatnonzero((gap >= 2) & (gap <= 365))
+                    if len(window):
+                        ret.add(pending)
+                        pending.clear()
+                        window = window[ret.fits(window, q)]
+                    if len(window):
+                        q.person = returners[int(window[int(rng.integers(len(window)))])].person
                 if q.person is None:
-                    u = self._utredning(rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p)
+                    u = self._utredning(rng, q, pool, review, uam, people, review_p)
                     saved = [pp.ages for pp in q.placements]
                     for widen in (2, 20):  # rare at full scale: a child a little outside the usual ages
                         if u is not None:
@@ -397,7 +534,7 @@ class Placements:
                         for pp in q.placements:
                             lo, hi = pp.ages  # the report's age bands (0–13, 14–20) are kept
                             pp.ages = (lo if lo >= 14 else max(0, lo - widen), hi if hi == 13 else min(20, hi + widen))
-                        u = self._utredning(rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p)
+                        u = self._utredning(rng, q, pool, review, uam, people, review_p)
                         for pp, a in zip(q.placements, saved, strict=True):
                             pp.ages = a
                     if u is None and first.start < flow.first_day + dt.timedelta(days=120) and not first.review:
@@ -413,13 +550,14 @@ class Placements:
                         q.person, q.utr = u.person, u
                         u.has_insats = True
             if q.placements[0].review is None:
-                busy[q.person.pnr].append((q.start, q.end))
+                people.busy(q.person.pnr, q.start, q.end)
             if q.end <= cf.EXTRACTION_DATE and not uam:
+                ret_end[len(returners)] = q.end.toordinal()
                 returners.append(q)
-            del k
+                pending.append(q.person)
         self.periods = [q for q in self.periods if q.person is not None]
 
-    def match_review(self, rng, granted, ends, used, by_person, open_starts) -> None:
+    def match_review(self, rng, pool: _Pool, by_person: dict, people: _People) -> None:
         """Children for the review year's slots, so that its marginals hold exactly.
 
         Slots with prior öppenvård come first, each a child with an öppen insats before the
@@ -448,14 +586,11 @@ class Placements:
         k_cap = defaultdict(int, {"Flicka": girls, "Pojke": n - girls})
         overgar = sorted((i for i in flow.insatser if i.grund == cf.BISTAND and i.avslutsorsak == OVERGAR
                           and i.utr is not None and i.insatstyp == cf.OPPENVARD), key=lambda i: (i.end, i.id or "", i.person.pnr))
-        o_used = [False] * len(overgar)
-        o_ends = [i.end for i in overgar]
-        taken_people: set[str] = set()
+        over = _Pool(cf, overgar, people)
         with_open = [k for k in range(n) if not slots[k]["utan_oppenvard"]]
         without = [k for k in range(n) if slots[k]["utan_oppenvard"]]
         for k in [with_open[i] for i in rng.permutation(len(with_open))]:
-            if not self._review_child(rng, periods[k], slots[k], d_cap, k_cap, granted, ends, used, by_person,
-                                      open_starts, overgar, o_ends, o_used, taken_people):
+            if not self._review_child(rng, periods[k], slots[k], d_cap, k_cap, pool, over, by_person, people):
                 self.missed.append(("granskning", periods[k].placements[0].form, slots[k]["stadsdel"]))
         # The children without öppenvård take what the marginals leave: the named districts exactly,
         # the others up to their cap.
@@ -479,79 +614,79 @@ class Placements:
             slots[k]["stadsdel"], slots[k]["kon"] = d, kon
             cap_d = defaultdict(int, {d: 1})
             cap_k = defaultdict(int, {kon: 1})
-            if not self._review_child(rng, periods[k], slots[k], cap_d, cap_k, granted, ends, used, by_person,
-                                      open_starts, overgar, o_ends, o_used, taken_people):
+            if not self._review_child(rng, periods[k], slots[k], cap_d, cap_k, pool, over, by_person, people):
                 p = periods[k].placements[0]
                 if p.start >= flow.first_day:
                     p.start = flow.first_day - dt.timedelta(days=int(rng.integers(1, 366)))
                 periods[k].person = self._new_child(rng, periods[k], slots[k])
-                taken_people.add(periods[k].person.pnr)
+                people.take(periods[k].person.pnr)
 
-    def _review_child(self, rng, q, r, d_cap, k_cap, granted, ends, used, by_person, open_starts,
-                      overgar, o_ends, o_used, taken_people) -> bool:
+    def _review_child(self, rng, q, r, d_cap, k_cap, pool, over, by_person, people) -> bool:
         """Match one review slot to a fitting child within the caps (see :meth:`match_review`)."""
         cf, flow = self.cf, self.flow
         p = q.placements[0]
         key = "uam" if p.uam and p.form == STODBOENDE else p.form
         lo_day = max(self.dec - dt.timedelta(days=max(ELAPSED[key][2], REVIEW_WINDOW)), flow.first_day)
+        d_ok, k_ok = people.allowed(d_cap), people.allowed(k_cap)
+        limit, day = min(p.end, cf.EXTRACTION_DATE).toordinal(), p.start.toordinal()
 
-        def ok(person, start) -> bool:
-            return (person.pnr not in taken_people and d_cap[person.stadsdel] > 0 and k_cap[person.kon] > 0
-                    and p.ages[0] <= cf.age_at(person.birth, start) <= p.ages[1]
-                    and cf.last_day_aged_20(person.birth) >= min(p.end, cf.EXTRACTION_DATE))
+        def ok(persons: _Persons, idx: np.ndarray, start: np.ndarray) -> np.ndarray:
+            age = persons.ages(idx, start)
+            return (~people.taken[persons.id[idx]] & d_ok[persons.stadsdel[idx]] & k_ok[persons.kon[idx]]
+                    & (p.ages[0] <= age) & (age <= p.ages[1]) & (persons.last20[idx] >= limit))
 
-        cands = []  # (weight, kind, index, start, reserve)
-        i0, i1 = bisect.bisect_left(ends, lo_day), bisect.bisect_right(ends, self.dec - dt.timedelta(days=31))
-        for i in range(i0, i1):
-            if used[i] or id(granted[i]) in self.reserved:
-                continue
-            u = granted[i]
-            start = u.end + dt.timedelta(days=int(rng.integers(0, 31)))
-            if not ok(u.person, start):
-                continue
-            opens = open_starts.get(u.person.pnr, [])
-            earlier = [v for v in by_person.get(u.person.pnr, []) if v is not u and v.end <= start]
-            reserve = None
-            if r["utan_oppenvard"]:
-                if any(s <= start for s in opens) or earlier:
-                    continue
-            elif not any(s < u.end for s in opens):
+        # Granted utredningar: the placement starts 0–30 days after (one draw per free candidate).
+        idx = pool.window(lo_day, self.dec - dt.timedelta(days=31))
+        start = pool.end[idx] + (rng.integers(0, 31, size=len(idx)) if len(idx) else 0)
+        keep = ok(pool.persons, idx, start)
+        reserve: dict[int, object] = {}
+        if r["utan_oppenvard"]:
+            keep &= (pool.min_open[idx] > start) & (pool.other_end[idx] > start)
+        else:
+            has_open = pool.min_open[idx] < pool.end[idx]
+            maybe = keep & ~has_open & (pool.other_end[idx] + 31 <= pool.end[idx])
+            for k in np.flatnonzero(maybe).tolist():
                 # An earlier granted utredning still without insats gets a kontakt insats (other_bistand)
                 # 0–30 days after it ended: öppenvård before the placement.
-                later = [v for v in earlier if not v.has_insats and id(v) not in self.reserved
-                         and v.end + dt.timedelta(days=31) <= u.end]
-                if not later:
-                    continue
-                reserve = later[0]
-            w = np.exp(-abs((start - p.start).days) / 300.0) * (5.0 if p.uam and u.orsakskod == "X01" else 1.0)
-            cands.append((w, "u", i, start, reserve))
-        if not r["utan_oppenvard"]:
-            j0, j1 = bisect.bisect_left(o_ends, lo_day), bisect.bisect_right(o_ends, self.dec - dt.timedelta(days=2))
-            for j in range(j0, j1):
-                o = overgar[j]
-                start = o.end + dt.timedelta(days=1)
-                if o_used[j] or not ok(o.person, start):
-                    continue
-                cands.append((np.exp(-abs((start - p.start).days) / 300.0), "o", j, start, None))
-        if not cands:
+                u = pool.cases[idx[k]]
+                later = [v for v in by_person.get(u.person.pnr, []) if v is not u and not v.has_insats
+                         and id(v) not in self.reserved and v.end + dt.timedelta(days=31) <= u.end]
+                if later:
+                    reserve[k] = later[0]
+                else:
+                    maybe[k] = False
+            keep &= has_open | maybe
+        pos = np.flatnonzero(keep)
+        w = np.exp(-np.abs(start[pos] - day) / 300.0) * np.where(p.uam & pool.x01[idx[pos]], 5.0, 1.0)
+        # Öppenvård ended Övergår till annan insats: the placement follows the next day.
+        jdx = over.window(lo_day, self.dec - dt.timedelta(days=2)) if not r["utan_oppenvard"] else np.arange(0)
+        o_start = over.end[jdx] + 1
+        jdx = jdx[ok(over.persons, jdx, o_start)]
+        o_start = over.end[jdx] + 1
+        w = np.concatenate([w, np.exp(-np.abs(o_start - day) / 300.0)])
+        if len(w) == 0:
             return False
-        w = np.array([c[0] for c in cands])
-        _w, kind, i, start, reserve = cands[int(rng.choice(len(cands), p=w / w.sum()))]
-        if kind == "u":
-            used[i] = True
-            u = granted[i]
+        c = int(rng.choice(len(w), p=w / w.sum()))
+        if c < len(pos):
+            k = int(pos[c])
+            i = int(idx[k])
+            pool.used[i] = True
+            u = pool.cases[i]
             u.has_insats = True
             q.person, q.utr = u.person, u
-            if reserve is not None:
-                self.reserved.add(id(reserve))
+            if k in reserve:
+                self.reserved.add(id(reserve[k]))
+                pool.reserve(reserve[k])
+            p.start = dt.date.fromordinal(int(start[k]))
         else:
-            o_used[i] = True
-            q.person, q.utr = overgar[i].person, overgar[i].utr
+            j = int(jdx[c - len(pos)])
+            over.used[j] = True
+            q.person, q.utr = over.cases[j].person, over.cases[j].utr
             q.shared_utr = True
-        p.start = start
+            p.start = dt.date.fromordinal(int(o_start[c - len(pos)]))
         d_cap[q.person.stadsdel] -= 1
         k_cap[q.person.kon] -= 1
-        taken_people.add(q.person.pnr)
+        people.take(q.person.pnr)
         return True
 
     def birth_window(self, placements: list[Placement]) -> tuple[dt.date, dt.date]:
@@ -590,37 +725,26 @@ class Placements:
         last.end = max(min(last.end, cf.last_day_aged_20(person.birth)), last.start + dt.timedelta(days=1))
         return person
 
-    def _utredning(self, rng, q, granted, ends, used, review, uam, fits, by_person, open_starts, review_p):
+    def _utredning(self, rng, q, pool, review, uam, people, review_p):
+        """A granted utredning that ended shortly before the period ``q`` (of a fitting child), or None."""
         start = q.start
+        persons = pool.persons
         for window, strict in ((45, True), (120, True), (365, True), (365, False)):
-            i0 = bisect.bisect_left(ends, start - dt.timedelta(days=window))
-            i1 = bisect.bisect_right(ends, start)
-            best, weights = [], []
-            for i in range(i0, i1):
-                if used[i] or id(granted[i]) in self.reserved:
-                    continue
-                u = granted[i]
-                person = u.person
-                if review and strict and (person.kon != review["kon"] or person.stadsdel != review["stadsdel"]):
-                    continue
-                if not fits(person):
-                    continue
-                if review is not None and strict:
-                    before = review_p.start
-                    has_open = any(s < before for s in open_starts.get(person.pnr, []))
-                    other = any(v is not u and v.end < before for v in by_person.get(person.pnr, []))
-                    if review["utan_oppenvard"] and (has_open or other):
-                        continue
-                    if not review["utan_oppenvard"] and not has_open:
-                        continue
-                w = 1.0 + 4.0 * (uam and u.orsakskod == "X01") + 2.0 * ((start - u.end).days <= 30)
-                best.append(i)
-                weights.append(w)
-            if best:
-                w = np.array(weights)
-                i = best[int(rng.choice(len(best), p=w / w.sum()))]
-                used[i] = True
-                return granted[i]
+            idx = pool.window(start - dt.timedelta(days=window), start)
+            if review and strict:
+                idx = idx[(persons.kon[idx] == people.code(review["kon"]))
+                          & (persons.stadsdel[idx] == people.code(review["stadsdel"]))]
+            idx = idx[persons.fits(idx, q)]
+            if review is not None and strict:
+                before = review_p.start.toordinal()
+                has_open = pool.min_open[idx] < before
+                other = pool.other_end[idx] < before
+                idx = idx[~(has_open | other)] if review["utan_oppenvard"] else idx[has_open]
+            if len(idx):
+                w = 1.0 + 4.0 * (uam & pool.x01[idx]) + 2.0 * ((start.toordinal() - pool.end[idx]) <= 30)
+                i = int(idx[int(rng.choice(len(idx), p=w / w.sum()))])
+                pool.used[i] = True
+                return pool.cases[i]
             if review is not None and strict and window == 365:
                 self.missed.append(("granskning", review["form"], review["stadsdel"]))
         return None
