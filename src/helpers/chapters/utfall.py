@@ -113,7 +113,7 @@ def returns(records: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timestamp, *, d
     ``index_typ`` ("utredning"/"insats"/None), ``folj`` and ``aterkom`` (False where not followed)."""
     from helpers.analysis.survival import returns_within
 
-    out = records.copy()
+    out = records.copy(deep=False)  # new columns only: the records themselves are not copied
     none = pd.Series(None, index=out.index, dtype=object)
     idx_utr = (out["enhet"] == "utredning") & (out.get("utfall", none) == NO_INSATS)
     idx_ins = (out["enhet"] == "insats") & (out.get("avslutsorsak", none) == ENLIGT_PLAN)
