@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.disclosure import CellSet
+from helpers.chapters.records import as_text
 from helpers.data import codes
 from helpers.publishing.views import HIDDEN
 
@@ -240,6 +241,19 @@ def _aktualiseringar(akt: pd.DataFrame, year: int) -> pd.DataFrame:
 
     return inflode.prepare(akt.drop(columns=["aktualisering_id", "person_id"], errors="ignore"),
                            inflode.cutoff_date(year))
+
+
+def _aktualiseringar_0_17(akt: pd.DataFrame, year: int) -> pd.DataFrame:
+    """``ar`` (int) and ``stadsdel`` (str) of the aktualiseringar 0–17 of the report for ``year`` up to
+    that year: the rows of :func:`_aktualiseringar` with ``alderskategori`` 0–17 and ``ar`` up to
+    ``year``, found on the code columns instead of preparing every record (the model needs counts only)."""
+    from helpers.chapters import inflode
+
+    kat = codes.load("aktualiseringstyper").set_index("aktualiseringstyp")["alderskategori"]
+    keep = ((akt["inkom_datum"] <= inflode.cutoff_date(year)) & (akt["aktualiseringstyp"].map(kat) == "0-17")
+            & (akt["ar"].astype(int) <= year))
+    a = akt.loc[keep.to_numpy(), ["ar", "stadsdel"]]
+    return pd.DataFrame({"ar": a["ar"].astype(int), "stadsdel": as_text(a["stadsdel"])})
 
 
 def _records(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -463,9 +477,8 @@ def model_data(akt: pd.DataFrame, befolkning: pd.DataFrame, arbetsloshet: pd.Dat
 
     if arbetsloshet is None or bistand is None:
         return None
-    a = _aktualiseringar(akt, year)
-    a = a[(a["alderskategori"] == "0-17") & (a["ar"] <= year)]
-    n = a.groupby([a["ar"].astype(int), a["stadsdel"].astype(str)]).size().rename("n")
+    a = _aktualiseringar_0_17(akt, year)
+    n = a.groupby([a["ar"], a["stadsdel"]]).size().rename("n")
     b = befolkning[befolkning["aldersgrupp"].astype(str) != "18-20"]
     pop = b.groupby([b["ar"].astype(int), b["stadsdel"].astype(str)])["antal"].sum().rename("pop")
     al = arbetsloshet.assign(ar=arbetsloshet["ar"].astype(int), stadsdel=arbetsloshet["stadsdel"].astype(str))
@@ -521,8 +534,8 @@ def expected_inflow(akt: pd.DataFrame, befolkning: pd.DataFrame, prog: pd.DataFr
     year's random variation; the forecast itself is taken as given. Columns ar, stadsdel,
     forvantat, lag, hog, bas_ar."""
 
-    a = _aktualiseringar(akt, year)
-    a = a[(a["alderskategori"] == "0-17") & (a["ar"] <= year) & (a["ar"] > year - RATE_YEARS)]
+    a = _aktualiseringar_0_17(akt, year)
+    a = a[a["ar"] > year - RATE_YEARS]
     b = befolkning[(befolkning["aldersgrupp"].astype(str) != "18-20")]
     pop = b.groupby([b["ar"].astype(int), b["stadsdel"].astype(str)])["antal"].sum()
     p = prog[prog["ar"].astype(int) == year]
