@@ -3,6 +3,7 @@ lets through and that the CellSet (GaussSuppression + the LP audit + the protect
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -558,3 +559,58 @@ def test_preferred_cells_are_kept_when_another_can_be_hidden():
     assert_protected(p)
     with pytest.raises(KeyError):
         cs.prefer("finns-inte")
+
+
+def test_model_matches_the_distinct_rows_of_the_records_codes():
+    """The inner cells are the sorted distinct membership rows, with their record counts, however
+    the codes are folded (many tables, wide tables, missing values, records in no cell)."""
+    from helpers.analysis import disclosure
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    df = pd.DataFrame({"a": rng.integers(0, 300, n), "b": rng.choice(list("pqrs"), n),
+                       "c": rng.choice([1.0, 2.0, np.nan], n), "d": rng.integers(0, 40, n)})
+    cs = CellSet(df)
+    cs.tabulate("a", by="a", levels={"a": list(range(300))})
+    cs.tabulate("a-b", by=["a", "b"], where=df["d"] < 30, levels={"a": list(range(300))})
+    cs.tabulate("c", by="c")  # missing values are in no cell
+    for k in range(12):  # enough tables for the folded number to be renumbered on the way
+        cs.tabulate(f"d{k}", by=["d", "b"], where=df["a"] % 12 != k)
+    cs.total("liten", where=df["a"] == 3)
+    codes = np.column_stack([t.codes.astype(np.int64) for t in cs._tables])
+    want, want_freq = np.unique(codes[(codes >= 0).any(axis=1)], axis=0, return_counts=True)
+    got, got_freq = disclosure._patterns([t.codes for t in cs._tables])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_freq, want_freq)
+    assert all(t.codes.dtype.itemsize <= 2 for t in cs._tables)  # compact codes, not one int64 per record
+    X, freq, ids = cs.model()
+    assert X.shape == (len(want), len(ids)) and freq.sum() == (codes >= 0).any(axis=1).sum()
+    empty = CellSet(df)
+    empty.total("ingen", where=df["a"] < 0)
+    X, freq, _ = empty.model()
+    assert X.shape == (0, 1) and freq.size == 0
+
+
+def test_tabulate_matches_values_of_every_dtype_to_the_levels():
+    df = pd.DataFrame({"kat": pd.Categorical(["x", "y", None, "x"], categories=["x", "y", "z"]),
+                       "txt": pd.array(["p", None, "q", "p"], dtype="string"),
+                       "ar": pd.array([2020, 2021, None, 2020], dtype="Int64"),
+                       "flagga": [True, False, True, True]})
+    cs = CellSet(df)
+    assert cs.tabulate("k", by="kat")["antal"].tolist() == [2, 1, 0]
+    assert cs.tabulate("t", by="txt", levels={"txt": ["q", "p"]})["antal"].tolist() == [1, 2]
+    assert cs.tabulate("a", by="ar", levels={"ar": [2021, 2020]})["antal"].tolist() == [1, 2]
+    assert cs.tabulate("f", by="flagga", levels={"flagga": [True, False]})["antal"].tolist() == [3, 1]
+    with pytest.raises(ValueError, match="saknas i levels"):
+        cs.tabulate("t2", by="txt", levels={"txt": ["p"]})
+
+
+def test_json_is_compact_and_reads_back(tmp_path):
+    cs, _ = two_by_three()
+    p = cs.protect()
+    path = tmp_path / "d.json"
+    p.to_json(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("{\n") and len(text.splitlines()) == len(json.loads(text)) + 2  # one line per key
+    q = Protected.from_json(path)
+    assert q.cells == p.cells and q.hidden() == p.hidden() and q.audit().passed

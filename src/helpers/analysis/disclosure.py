@@ -416,8 +416,44 @@ def _make_audit(raw: pd.DataFrame, ids: list[str], threshold: float) -> Audit:
 @dataclass
 class _Table:
     name: str
-    codes: np.ndarray  # per record: index of its cell in this table, -1 for none
+    codes: np.ndarray  # per record: index of its cell in this table, -1 for none (see _code_dtype)
     ids: list[str]
+
+
+def _code_dtype(cells: int) -> type:
+    """The smallest signed integer type for the codes -1 … ``cells`` − 1 of one table: a chapter
+    registers dozens of tables over hundreds of thousands of records, one code per record each."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if cells <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _patterns(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the records' codes (one array per table) among the records in at least
+    one cell, in sorted (lexicographic) order, and how many records have each.
+
+    The same as ``np.unique(np.column_stack(codes)[in_any_cell], axis=0, return_counts=True)``,
+    without the records × tables matrix: the codes are folded into one group number per record
+    (renumbered with :func:`pandas.factorize` before the number could overflow), and only one
+    record per group is looked up and sorted.
+    """
+    inside = np.zeros(len(codes[0]), dtype=bool)
+    for c in codes:
+        inside |= c >= 0
+    rows = np.flatnonzero(inside)
+    group, span = np.zeros(rows.size, dtype=np.int64), 1
+    for c in codes:
+        size = int(c.max(initial=-1)) + 2  # the codes -1 … max, shifted to 0 … size − 1
+        if span * size >= 2**62:
+            group, distinct = pd.factorize(group)
+            span = max(len(distinct), 1)
+        group = group * size + (c[rows].astype(np.int64) + 1)
+        span *= size
+    _, first, freq = np.unique(group, return_index=True, return_counts=True)
+    patterns = np.column_stack([c[rows[first]].astype(np.int64) for c in codes])
+    order = np.lexsort(patterns.T[::-1])
+    return patterns[order], freq[order]
 
 
 class CellSet:
@@ -492,7 +528,10 @@ class CellSet:
         for col in by_cols:
             lv = self._levels(col, levels)
             vals = self.records[col]
-            c = pd.Index(lv, dtype=object).get_indexer(vals.astype(object)).astype(np.int64)
+            # Match the distinct values to the levels, not every record (a missing value is -1).
+            found, distinct = pd.factorize(vals)
+            lookup = pd.Index(lv, dtype=object).get_indexer(pd.Index(distinct).astype(object))
+            c = np.append(lookup, -1)[found].astype(np.int64)
             outside = (c < 0) & vals.notna().to_numpy() & mask
             if outside.any():
                 bad = sorted(map(str, pd.unique(vals[outside])))[:5]
@@ -512,7 +551,7 @@ class CellSet:
         if len(set(ids)) != len(ids):
             raise ValueError(f"{name}: cell-id är inte unika (kategorier med samma text?)")
         t = len(self._tables)
-        self._tables.append(_Table(name, codes, ids))
+        self._tables.append(_Table(name, codes.astype(_code_dtype(len(ids))), ids))
         self._names.add(name)
         for k, i in enumerate(ids):
             self._ids[i] = (t, k)
@@ -575,9 +614,7 @@ class CellSet:
         ids = self.cells
         if not self._tables:
             return sparse.csc_matrix((0, 0)), np.zeros(0, dtype=np.int64), ids
-        codes = np.column_stack([t.codes for t in self._tables])
-        codes = codes[(codes >= 0).any(axis=1)]
-        patterns, freq = np.unique(codes, axis=0, return_counts=True)
+        patterns, freq = _patterns([t.codes for t in self._tables])
         offsets = np.cumsum([0] + [len(t.ids) for t in self._tables])
         rows, cols = [], []
         for j in range(len(self._tables)):
@@ -702,12 +739,14 @@ def _derived_sensitive(X: sparse.csc_matrix, freq: np.ndarray, values: np.ndarra
     seen = {tuple(X.indices[X.indptr[j]:X.indptr[j + 1]].tolist()) for j in range(m)}
     small = np.flatnonzero((freq >= 1) & (freq < min_cell))
     if small.size and m:
-        Xe = sparse.hstack([X, C]).toarray() if C.shape[1] else X.toarray()
-        G = Xe.T @ Xe
+        Xe = sparse.hstack([X, C], format="csr") if C.shape[1] else sparse.csr_matrix(X)
+        G = (Xe.T @ Xe).toarray()  # integer sums, exact in floating point as the dense product is
         w, V = np.linalg.eigh(G)
         keep = w > max(w.max(initial=0.0), 1.0) * 1e-10
-        B = Xe @ (V[:, keep] / np.sqrt(w[keep]))  # orthonormal basis of the column space
-        lev = np.einsum("ij,ij->i", B[small], B[small])
+        # Rows of an orthonormal basis of the column space, only for the small inner cells (the
+        # whole basis is inner cells × cells, dense).
+        B = Xe[small] @ (V[:, keep] / np.sqrt(w[keep]))
+        lev = np.einsum("ij,ij->i", B, B)
         for i in small[lev > 1 - 1e-6]:
             key = (int(i),)
             if key in seen:
@@ -960,7 +999,11 @@ class Protected:
         }
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        # One line per key, each value compact: json's C encoder (an indented dump goes through its
+        # Python encoder, one line per number, which took seconds for the X of a large municipality).
+        body = ",\n".join(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
+                           for k, v in doc.items())
+        path.write_text("{\n" + body + "\n}\n", encoding="utf-8")
 
     @classmethod
     def from_json(cls, path: str | Path) -> Protected:

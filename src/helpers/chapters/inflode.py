@@ -25,8 +25,10 @@ from helpers.chapters.records import (
     AREA_OVRIGA,
     AREA_UTSATT,
     age_group,
+    as_text,
     cell,
     first_per_person,
+    month_text,
 )
 from helpers.data import codes
 
@@ -61,22 +63,25 @@ def cutoff_date(year: int, data_cutoff: str | None = None) -> pd.Timestamp:
 def prepare(akt: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> pd.DataFrame:
     """Derived columns (typ, alderskategori, kategori, aldersgrupp, utsatt_omrade, omrade, manad,
     period); only aktualiseringar received on or before ``cutoff`` (all when ``None``)."""
-    df = akt.copy()
+    df = akt
     if cutoff is not None:
-        df = df[df["inkom_datum"] <= cutoff].copy()
+        known = df["inkom_datum"] <= cutoff
+        if not known.all():
+            df = df[known]
+    df = df.copy(deep=False)  # new columns only: the records themselves are not copied
     types = codes.load("aktualiseringstyper").set_index("aktualiseringstyp")
-    at = df["aktualiseringstyp"].astype(str)
+    at = as_text(df["aktualiseringstyp"])
     df["typ"] = at.map(types["typ"])
     df["alderskategori"] = at.map(types["alderskategori"])
-    df["kategori"] = df["orsakskod"].astype(str).map(codes.orsak_kategori())
+    df["kategori"] = as_text(df["orsakskod"]).map(codes.orsak_kategori())
     df["aldersgrupp"] = age_group(df["alder"])
-    df["utsatt_omrade"] = df["stadsdel"].astype(str).isin(codes.utsatta_omraden())
+    df["utsatt_omrade"] = as_text(df["stadsdel"]).isin(codes.utsatta_omraden())
     df["omrade"] = df["utsatt_omrade"].map({True: AREA_UTSATT, False: AREA_OVRIGA})
     df["manad"] = df["inkom_datum"].dt.month
-    df["period"] = df["inkom_datum"].dt.strftime("%Y-%m")
+    df["period"] = month_text(df["inkom_datum"])
     df["ar"] = df["ar"].astype(int)
     for col in ("beslut", "stadsdel", "anmalare", "kon", "orsakskod", "aktualiseringstyp"):
-        df[col] = df[col].astype(str)
+        df[col] = as_text(df[col])
     return df.reset_index(drop=True)
 
 

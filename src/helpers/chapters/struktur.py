@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.disclosure import CellSet
+from helpers.chapters.records import as_text
 from helpers.data import codes
 from helpers.publishing.views import HIDDEN
 
@@ -233,6 +234,28 @@ class StructuralTables:
     years_cases: list[int] = field(default_factory=list)
 
 
+def _aktualiseringar(akt: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The aktualiseringar of the report for ``year`` (:func:`helpers.chapters.inflode.prepare`) without
+    their ids, which this chapter does not use (at volume they are most of the frame)."""
+    from helpers.chapters import inflode
+
+    return inflode.prepare(akt.drop(columns=["aktualisering_id", "person_id"], errors="ignore"),
+                           inflode.cutoff_date(year))
+
+
+def _aktualiseringar_0_17(akt: pd.DataFrame, year: int) -> pd.DataFrame:
+    """``ar`` (int) and ``stadsdel`` (str) of the aktualiseringar 0–17 of the report for ``year`` up to
+    that year: the rows of :func:`_aktualiseringar` with ``alderskategori`` 0–17 and ``ar`` up to
+    ``year``, found on the code columns instead of preparing every record (the model needs counts only)."""
+    from helpers.chapters import inflode
+
+    kat = codes.load("aktualiseringstyper").set_index("aktualiseringstyp")["alderskategori"]
+    keep = ((akt["inkom_datum"] <= inflode.cutoff_date(year)) & (akt["aktualiseringstyp"].map(kat) == "0-17")
+            & (akt["ar"].astype(int) <= year))
+    a = akt.loc[keep.to_numpy(), ["ar", "stadsdel"]]
+    return pd.DataFrame({"ar": a["ar"].astype(int), "stadsdel": as_text(a["stadsdel"])})
+
+
 def _records(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True, sort=False)
 
@@ -243,7 +266,7 @@ def tabulate(*, year: int, akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFra
     yearly extract (``befolkningsprognos``, ``arbetsloshet``, ``ekonomiskt_bistand``,
     ``skolresultat``, ``psykisk_ohalsa``; None when not delivered), ``public`` those of
     ``struktur_offentlig`` (``befolkning_alder``, ``struktur_nyckeltal``)."""
-    from helpers.chapters import inflode, placeringar
+    from helpers.chapters import placeringar
 
     # population 0–17 per district and year (the denominators)
     b = befolkning[befolkning["aldersgrupp"].astype(str) != "18-20"]
@@ -254,7 +277,7 @@ def tabulate(*, year: int, akt: pd.DataFrame, utr: pd.DataFrame, ins: pd.DataFra
     areas = sorted(pop017.loc[year].index, key=codes.values("stadsdelar").index)
 
     # --- records of the social services and health care, one CellSet -------------------------------
-    a = inflode.prepare(akt, inflode.cutoff_date(year))
+    a = _aktualiseringar(akt, year)
     a = a[(a["alderskategori"] == "0-17") & (a["ar"] <= year)]
     a = a.assign(kalla="akt", stadsdel=a["stadsdel"].astype(str))[["kalla", "ar", "stadsdel", "anmalare", "typ", "omrade"]]
     u = utr.copy()
@@ -451,13 +474,11 @@ def model_data(akt: pd.DataFrame, befolkning: pd.DataFrame, arbetsloshet: pd.Dat
                bistand: pd.DataFrame | None, year: int) -> pd.DataFrame | None:
     """One row per district and year up to ``year`` with aktualiseringar 0–17, the population 0–17
     and the two factors; None when a factor is missing."""
-    from helpers.chapters import inflode
 
     if arbetsloshet is None or bistand is None:
         return None
-    a = inflode.prepare(akt, inflode.cutoff_date(year))
-    a = a[(a["alderskategori"] == "0-17") & (a["ar"] <= year)]
-    n = a.groupby([a["ar"].astype(int), a["stadsdel"].astype(str)]).size().rename("n")
+    a = _aktualiseringar_0_17(akt, year)
+    n = a.groupby([a["ar"], a["stadsdel"]]).size().rename("n")
     b = befolkning[befolkning["aldersgrupp"].astype(str) != "18-20"]
     pop = b.groupby([b["ar"].astype(int), b["stadsdel"].astype(str)])["antal"].sum().rename("pop")
     al = arbetsloshet.assign(ar=arbetsloshet["ar"].astype(int), stadsdel=arbetsloshet["stadsdel"].astype(str))
@@ -512,10 +533,9 @@ def expected_inflow(akt: pd.DataFrame, befolkning: pd.DataFrame, prog: pd.DataFr
     interval (1 − ``alpha``) from a gamma–Poisson simulation: uncertainty of the rate and the
     year's random variation; the forecast itself is taken as given. Columns ar, stadsdel,
     forvantat, lag, hog, bas_ar."""
-    from helpers.chapters import inflode
 
-    a = inflode.prepare(akt, inflode.cutoff_date(year))
-    a = a[(a["alderskategori"] == "0-17") & (a["ar"] <= year) & (a["ar"] > year - RATE_YEARS)]
+    a = _aktualiseringar_0_17(akt, year)
+    a = a[a["ar"] > year - RATE_YEARS]
     b = befolkning[(befolkning["aldersgrupp"].astype(str) != "18-20")]
     pop = b.groupby([b["ar"].astype(int), b["stadsdel"].astype(str)])["antal"].sum()
     p = prog[prog["ar"].astype(int) == year]

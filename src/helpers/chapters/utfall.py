@@ -33,6 +33,7 @@ from helpers.chapters.records import (
     AREA_OVRIGA,
     AREA_UTSATT,
     as_known_on,
+    as_text,
     case_columns,
     cell,
     first_per_person,
@@ -74,12 +75,12 @@ def prepare_utredningar(utr: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timesta
     start date when the aktualisering is not in the data) and derived columns."""
     df = case_columns(as_known_on(utr, cutoff, ("utfall", "bedomning")))
     inkom = akt.set_index(akt["aktualisering_id"].astype(str))["inkom_datum"]
-    ids = df["aktualisering_id"].astype(object).where(df["aktualisering_id"].notna(), None)
-    df["inkom_datum"] = ids.map(lambda i: inkom.get(str(i)) if i is not None else None)
-    df["inkom_datum"] = pd.to_datetime(df["inkom_datum"]).fillna(df["start_datum"])
-    df["startgrund"] = df["startgrund"].astype(str)
-    behov = codes.load("bedomning").set_index("bedomning")["behov"]
-    df["behov"] = [bool(behov[b]) if b is not None else False for b in df["bedomning"]]
+    # Looked up as a column, not one aktualisering at a time (a missing id finds nothing).
+    found = df["aktualisering_id"].astype(str).map(inkom).where(df["aktualisering_id"].notna())
+    df["inkom_datum"] = pd.to_datetime(found.astype(object)).fillna(df["start_datum"])
+    df["startgrund"] = as_text(df["startgrund"])
+    behov = codes.load("bedomning").set_index("bedomning")["behov"].astype(bool)
+    df["behov"] = df["bedomning"].map(behov).fillna(False).astype(bool)
     df["enhet"] = "utredning"
     return df.reset_index(drop=True)
 
@@ -87,12 +88,13 @@ def prepare_utredningar(utr: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timesta
 def prepare_insatser(ins: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Insatser as known on ``cutoff``, with problem area (service) and cause group (bistånd)."""
     df = case_columns(as_known_on(ins, cutoff, ("avslutsorsak",)))
-    df["insatstyp"] = df["insatstyp"].astype(str)
-    df["grund"] = df["grund"].astype(str)
-    area = codes.problemomrade()
-    group = codes.bistandsgrupp()
-    df["problemomrade"] = df["orsakskod"].map(lambda c: area.get(c) or OTHER_AREA)
-    df["bistandsgrupp"] = df["orsakskod"].map(lambda c: group.get(c) or OTHER_GROUP)
+    df["insatstyp"] = as_text(df["insatstyp"])
+    df["grund"] = as_text(df["grund"])
+    # a code without a (non-empty) area or group gets the "other" one
+    area = {c: a or OTHER_AREA for c, a in codes.problemomrade().items()}
+    group = {c: g or OTHER_GROUP for c, g in codes.bistandsgrupp().items()}
+    df["problemomrade"] = df["orsakskod"].map(area).fillna(OTHER_AREA)
+    df["bistandsgrupp"] = df["orsakskod"].map(group).fillna(OTHER_GROUP)
     forms = codes.load("insatstyper").set_index("insatstyp")["form"]
     df["form"] = df["insatstyp"].map(forms)
     df["grupp"] = None
@@ -111,7 +113,7 @@ def returns(records: pd.DataFrame, akt: pd.DataFrame, cutoff: pd.Timestamp, *, d
     ``index_typ`` ("utredning"/"insats"/None), ``folj`` and ``aterkom`` (False where not followed)."""
     from helpers.analysis.survival import returns_within
 
-    out = records.copy()
+    out = records.copy(deep=False)  # new columns only: the records themselves are not copied
     none = pd.Series(None, index=out.index, dtype=object)
     idx_utr = (out["enhet"] == "utredning") & (out.get("utfall", none) == NO_INSATS)
     idx_ins = (out["enhet"] == "insats") & (out.get("avslutsorsak", none) == ENLIGT_PLAN)
@@ -317,6 +319,12 @@ def area_label(area: str) -> str:
 
 def group_label(group: str) -> str:
     return OTHER_GROUP_LABEL if group == OTHER_GROUP else codes.etiketter("bistandsgrupper")[group]
+
+
+def group_labels(groups: pd.Series) -> pd.Series:
+    """:func:`group_label` of every value of ``groups``, each distinct value looked up once (the
+    model's cases are one row per insats)."""
+    return groups.map({g: group_label(g) for g in groups.unique()})
 
 
 _AREA_IDS = {"omsorgssvikt": "omsorgssvikt", "egen_brottslighet": "egen_brottslighet",
