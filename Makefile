@@ -63,7 +63,7 @@ format: venv ## Format code and strip notebook outputs
 bench: venv ## Print cold and warm render times
 	$(BIN)/genomlysning bench --year $(YEAR)
 
-bench-scale: venv ## Ingest time and peak memory at 1×, 10× and 100× the demo volume (generated in a temp dir; 100×: one year)
+bench-scale: venv ## Ingest and render time and peak memory at 1×, 10× and 100× the demo volume (generated in a temp dir; 100×: one year)
 	$(BIN)/python -m helpers.bench_scale
 
 browser: ## Install headless Chromium and poppler-utils for the HTML and PDF tests (Debian, needs root)

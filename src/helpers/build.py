@@ -367,7 +367,10 @@ def run_chapter(notebook: Path, year: int, cache_root: Path, data_manifest: dict
            "-p", "output_dir", str(work), "-p", "synthetic", str(parameters["synthetic"]),
            "-r", "data_cutoff", parameters["data_cutoff"], "--cwd", str(work), "--no-progress-bar", "--log-level", "WARNING",
            "--kernel", "python3"]  # the project's own Python (ipykernel in .venv), whatever the notebook says
-    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "Agg"}
+    # Chapters run side by side, one per core: each kernel's linear algebra on one thread, so two
+    # kernels do not fight over the cores (a 16 680 × 311 product at 100×: 1,7 s with two, 0,2 s with one).
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "Agg",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0 and KERNEL_START_FAILURE in proc.stderr:
         # The kernel did not start (a busy machine): that is not the chapter's fault, so try once more.
