@@ -720,9 +720,20 @@ class Placements:
             if cf.last_day_aged_20(person.birth) >= min(q.end, cf.EXTRACTION_DATE) and all(
                     p.ages[0] <= cf.age_at(person.birth, p.start) <= p.ages[1] for p in banded):
                 return person
-        # Shorten the period's last placement to the 21st birthday (it ends after the review day).
+        # No child fits every age band (at large volumes: a lagrumsbyte moved the next placement's
+        # start after the band was checked). Placements that would begin after the 21st birthday
+        # are left out of the period (no insats: a child of 21 is in no extract), then the last one
+        # is shortened to that birthday (it ends after the review day).
+        limit = cf.last_day_aged_20(person.birth)
+        kept = [p for p in q.placements if p.start <= limit] or q.placements[:1]
+        if len(kept) < len(q.placements):
+            q.placements = kept
+            if kept[-1].ending == BYTE:  # no next form any more
+                kept[-1].ending = "Övrigt"
+            if kept[-1].situation == "Fortsatt placering annat lagrum":  # no next lagrum either
+                kept[-1].situation = None
         last = q.placements[-1]
-        last.end = max(min(last.end, cf.last_day_aged_20(person.birth)), last.start + dt.timedelta(days=1))
+        last.end = max(min(last.end, limit), last.start + dt.timedelta(days=1))
         return person
 
     def _utredning(self, rng, q, pool, review, uam, people, review_p):
