@@ -1351,8 +1351,7 @@ def publish_all(pairs: list[tuple[Path, Path]]) -> None:
     kill before the commit point leaves all of them as they were, a kill after it is finished by
     the next run (:func:`recover_interrupted`). The list of kept versions is written afterwards."""
     commit_swaps(pairs, PATHS.build / JOURNAL, PATHS.root)
-    if PATHS.publish.is_dir() and any(PATHS.publish.glob("*/*/manifest.json")):
-        write_publish_index()
+    write_publish_index()
 
 
 def _pdf_link(rel: str, pdf: str | None) -> str:
@@ -1366,9 +1365,13 @@ def _manifest_date(d: dict[str, Any]) -> str:
     return str(d.get("date") or d.get("created") or d.get("publisher", {}).get("released") or "")
 
 
-def write_publish_index() -> Path:
+def write_publish_index() -> Path | None:
+    """The list of kept versions, ``_publish/index.html`` (None, and nothing written, if none is kept)."""
+    kept = sorted(PATHS.publish.glob("*/*/manifest.json"))
+    if not kept:
+        return None
     rows = []
-    for m in sorted(PATHS.publish.glob("*/*/manifest.json")):
+    for m in kept:
         d = json.loads(m.read_text(encoding="utf-8"))
         rel = m.parent.relative_to(PATHS.publish).as_posix()
         pdf = next(iter(sorted(m.parent.glob("*.pdf"))), None)
@@ -1426,8 +1429,7 @@ def recover_interrupted(log: Log = print) -> None:
     finished = recover_journal(PATHS.build / JOURNAL, PATHS.root)
     if finished:
         log(f"Slutförde en avbruten publicering: {', '.join(portable_path(p) for p in finished)}")
-    if PATHS.publish.is_dir() and any(PATHS.publish.glob("*/*/manifest.json")):
-        write_publish_index()
+    write_publish_index()
     years = [d for d in PATHS.build.glob("*") if d.is_dir() and d.name.isdigit()]
     folders = [PATHS.root, PATHS.processed.parent, PATHS.figures, *years]
     restored = [p for f in folders for p in recover_swaps(f)]
@@ -1519,79 +1521,75 @@ def _render_chapters(year: int, which: str, cutoff: str, settings: dict[str, str
     build_dir = PATHS.build_year(year)
     build_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix="stage-", dir=build_dir))
-    staged.append(stage)
-    try:
-        stage_book(year, runs, kf, info, stage, disclosure)
-        t = time.perf_counter()
-        log(f"Renderar med {'Quarto' if which == 'quarto' else 'den inbyggda renderaren (pandoc + typst)'}")
-        if which == "quarto":
-            out, _ = render_quarto(stage, epoch)
-        else:
-            out, _ = render_builtin(stage, info)
-        timings["render"] = time.perf_counter() - t
-        pdfs = sorted(out.rglob("*.pdf"))
-        if not pdfs:
-            raise BuildError(f"Renderingen gav ingen PDF i {out}")
-        place_data_beside_pdf(out, stage)
-        (out / "key_figures.csv").write_bytes(key_figures_csv(published))
-        (out / "nyckeltal.csv").write_bytes(nyckeltal_csv(published, synthetic))
-        for pdf in pdfs:
-            check_pdf_links(pdf)
-        timings["total"] = time.perf_counter() - t0
-        # Everything published is the same bytes on every build of the same commit and data:
-        # no clock time, no durations, no absolute paths (see release_epoch); those go to the
-        # unpublished build log.
-        manifest = {
-            "title": "Genomlysning Barn och unga",
-            "version": __version__,
-            "year": year,
-            "date": info["date"],
-            "code": {"commit": git["commit"], "dirty": git["dirty"], "helpers": helpers_code_hash()},
-            "parameters": {r.name: {**r.parameters, "processed_dir": portable_path(r.parameters["processed_dir"])}
-                           for r in runs},
-            "chapters": [{"notebook": portable_path(r.source)} for r in runs],
-            "data": {"fingerprint": info["fingerprint"], "synthetic": synthetic, "cutoff": cutoff or None,
-                     "preliminary": bool(preliminary),
-                     "pseudonym_key": data_manifest.get("pseudonym_key"),
-                     "inputs": {k: v["sha256"] for k, v in data_manifest.get("inputs", {}).items()}},
-            "renderer": {"name": which, "version": rversion, "text": info["renderer_text"]},
-            "publisher": {"author": info["author"], "municipality": settings["municipality"],
-                          "released": info["date"]},
-            "data_cutoff": cutoff or None,
-            "packages": package_versions(),
-            "key_figures": len(kf),
-            "key_figures_hidden": int((published["status"] != "").sum()),
-            "disclosure": {c: {k: v for k, v in s.items() if k not in _AUDIT_RUN_KEYS}
-                           for c, s in disclosure.items()},
-            "pdf": pdfs[0].relative_to(out).as_posix(),
-        }
-        build_log = {
-            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "year": year, "version": __version__, "commit": git["commit"], "dirty": git["dirty"],
-            "date": info["date"], "source_date_epoch": epoch, "date_source": date_source,
-            "timings_s": {k: round(v, 2) for k, v in timings.items()},
-            "chapters": [{"notebook": portable_path(r.source), "seconds": round(r.seconds, 2), "cached": r.cached}
-                         for r in runs],
-            "audit": {c: {k: s.get(k) for k in _AUDIT_RUN_KEYS} for c, s in disclosure.items()},
-        }
-        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        # Everything this render changes is staged beside its place, then published by one commit.
-        book_tmp = Path(tempfile.mkdtemp(prefix=".book-", dir=PATHS.root))
-        staged.append(book_tmp)
-        shutil.move(str(out), str(book_tmp / "_book"))
-        pairs = [(book_tmp / "_book", PATHS.book), (stage, build_dir / "book")]  # the staged project, for inspection
-        dest = stage_publish_copy(book_tmp / "_book", year, info, log, staged) if publish else None
-        if dest:
-            pairs.append(dest)
-        pairs.append(stage_figures(runs, year, staged))
-        if processed_dir != PATHS.processed:
-            pairs.append((processed_dir, PATHS.processed))
-        publish_all(pairs)
-        (build_dir / BUILD_LOG).write_text(json.dumps(build_log, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    staged.append(stage)  # removed by render() unless committed
+    stage_book(year, runs, kf, info, stage, disclosure)
+    t = time.perf_counter()
+    log(f"Renderar med {'Quarto' if which == 'quarto' else 'den inbyggda renderaren (pandoc + typst)'}")
+    if which == "quarto":
+        out, _ = render_quarto(stage, epoch)
+    else:
+        out, _ = render_builtin(stage, info)
+    timings["render"] = time.perf_counter() - t
+    pdfs = sorted(out.rglob("*.pdf"))
+    if not pdfs:
+        raise BuildError(f"Renderingen gav ingen PDF i {out}")
+    place_data_beside_pdf(out, stage)
+    (out / "key_figures.csv").write_bytes(key_figures_csv(published))
+    (out / "nyckeltal.csv").write_bytes(nyckeltal_csv(published, synthetic))
+    for pdf in pdfs:
+        check_pdf_links(pdf)
+    timings["total"] = time.perf_counter() - t0
+    # Everything published is the same bytes on every build of the same commit and data:
+    # no clock time, no durations, no absolute paths (see release_epoch); those go to the
+    # unpublished build log.
+    manifest = {
+        "title": "Genomlysning Barn och unga",
+        "version": __version__,
+        "year": year,
+        "date": info["date"],
+        "code": {"commit": git["commit"], "dirty": git["dirty"], "helpers": helpers_code_hash()},
+        "parameters": {r.name: {**r.parameters, "processed_dir": portable_path(r.parameters["processed_dir"])}
+                       for r in runs},
+        "chapters": [{"notebook": portable_path(r.source)} for r in runs],
+        "data": {"fingerprint": info["fingerprint"], "synthetic": synthetic, "cutoff": cutoff or None,
+                 "preliminary": bool(preliminary),
+                 "pseudonym_key": data_manifest.get("pseudonym_key"),
+                 "inputs": {k: v["sha256"] for k, v in data_manifest.get("inputs", {}).items()}},
+        "renderer": {"name": which, "version": rversion, "text": info["renderer_text"]},
+        "publisher": {"author": info["author"], "municipality": settings["municipality"],
+                      "released": info["date"]},
+        "data_cutoff": cutoff or None,
+        "packages": package_versions(),
+        "key_figures": len(kf),
+        "key_figures_hidden": int((published["status"] != "").sum()),
+        "disclosure": {c: {k: v for k, v in s.items() if k not in _AUDIT_RUN_KEYS}
+                       for c, s in disclosure.items()},
+        "pdf": pdfs[0].relative_to(out).as_posix(),
+    }
+    build_log = {
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "year": year, "version": __version__, "commit": git["commit"], "dirty": git["dirty"],
+        "date": info["date"], "source_date_epoch": epoch, "date_source": date_source,
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+        "chapters": [{"notebook": portable_path(r.source), "seconds": round(r.seconds, 2), "cached": r.cached}
+                     for r in runs],
+        "audit": {c: {k: s.get(k) for k in _AUDIT_RUN_KEYS} for c, s in disclosure.items()},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Everything this render changes is staged beside its place, then published by one commit.
+    book_tmp = Path(tempfile.mkdtemp(prefix=".book-", dir=PATHS.root))
+    staged.append(book_tmp)
+    shutil.move(str(out), str(book_tmp / "_book"))
+    pairs = [(book_tmp / "_book", PATHS.book), (stage, build_dir / "book")]  # the staged project, for inspection
+    dest = stage_publish_copy(book_tmp / "_book", year, info, log, staged) if publish else None
+    if dest:
+        pairs.append(dest)
+    pairs.append(stage_figures(runs, year, staged))
+    if processed_dir != PATHS.processed:
+        pairs.append((processed_dir, PATHS.processed))
+    publish_all(pairs)
+    (build_dir / BUILD_LOG).write_text(json.dumps(build_log, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
     pdf = PATHS.book / manifest["pdf"]
     kept = dest[1] if dest else None
     log(f"Klart på {_fmt_s(time.perf_counter() - t0)}: {PATHS.book / 'index.html'}")

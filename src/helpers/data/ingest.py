@@ -434,14 +434,18 @@ def _markup_problems(path: Path, sheet: Sheet, headers: list[str], problems: lis
         return headers[col] if 0 <= col < len(headers) and headers[col] in wanted else None
 
     found: list[tuple[int, int, Problem]] = []
-    for ref, formula in markup.formulas:
+    # A formula or an error value names one cell; a merged range is reported at its first cell.
+    formula = ("cellen {ref} innehåller en formel (={f}), inte ett värde: extraktet ska bara innehålla värden, "
+               "som ärendesystemet skriver dem. Markera cellerna, kopiera och klistra in som värden "
+               "(Klistra in special → Värden) och spara filen")
+    error = ("cellen {ref} innehåller felvärdet {f}, inte ett värde (ett felvärde läses som en tom cell): oftast en "
+             "formel som gav fel och klistrades in som värde. Skriv in det rätta värdet eller exportera filen igen")
+    single = [(ref, formula.format(ref=ref, f=f)) for ref, f in markup.formulas]
+    single += [(ref, error.format(ref=ref, f=f or "(okänt)")) for ref, f in markup.errors]
+    for ref, text in single:
         row, col = reading.cell_position(ref)
         if header(col) is not None:
-            found.append((row, col, Problem(
-                fname, sheet.name, row, header(col),
-                f"cellen {ref} innehåller en formel (={formula}), inte ett värde: extraktet ska bara innehålla "
-                "värden, som ärendesystemet skriver dem. Markera cellerna, kopiera och klistra in som värden "
-                "(Klistra in special → Värden) och spara filen")))
+            found.append((row, col, Problem(fname, sheet.name, row, header(col), text)))
     for ref in markup.merged:
         first, _, last = ref.partition(":")
         row, col = reading.cell_position(first)
@@ -453,14 +457,6 @@ def _markup_problems(path: Path, sheet: Sheet, headers: list[str], problems: lis
                 f"cellerna {ref} är sammanfogade: bara den första cellen har ett värde, de andra läses som tomma. "
                 "Dela upp sammanfogningen (Start → Sammanfoga och centrera → Dela upp celler) och skriv värdet "
                 "i varje cell")))
-    for ref, value in markup.errors:
-        row, col = reading.cell_position(ref)
-        if header(col) is not None:
-            found.append((row, col, Problem(
-                fname, sheet.name, row, header(col),
-                f"cellen {ref} innehåller felvärdet {value or '(okänt)'}, inte ett värde (ett felvärde läses som en tom "
-                "cell): oftast en formel som gav fel och klistrades in som värde. Skriv in det rätta värdet "
-                "eller exportera filen igen")))
     problems += [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
     return bool(found)
 
